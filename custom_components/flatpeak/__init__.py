@@ -1,0 +1,109 @@
+"""The Flatpeak integration: energy sensors in, Flatpeak costs out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from homeassistant.config_entries import ConfigEntry
+from homeassistant.const import Platform
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import ConfigEntryAuthFailed, ConfigEntryError, ConfigEntryNotReady
+from homeassistant.helpers import config_validation as cv, device_registry as dr
+from homeassistant.helpers.typing import ConfigType
+
+from .client import (
+    FlatpeakAccountDisabledError,
+    FlatpeakAuthenticationError,
+    FlatpeakClient,
+    FlatpeakError,
+    FlatpeakNotFoundError,
+    Location,
+)
+from .config_flow import make_client
+from .const import CONF_DEVICE_ID, CONF_LOCATION_ID, DOMAIN, SUBENTRY_EV_CHARGER
+from .repairs import async_check_sensors, async_check_tariff, async_clear_all
+
+CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
+PLATFORMS: list[Platform] = []
+
+
+@dataclass(slots=True)
+class FlatpeakRuntimeData:
+    """What a loaded entry holds."""
+
+    client: FlatpeakClient
+    location: Location
+
+
+type FlatpeakConfigEntry = ConfigEntry[FlatpeakRuntimeData]
+
+
+async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
+    """Nothing to set up before entries."""
+    return True
+
+
+async def async_setup_entry(hass: HomeAssistant, entry: FlatpeakConfigEntry) -> bool:
+    """Sign in, read the location, and register one HA device per subentry."""
+    client = make_client(hass, entry.data)
+    try:
+        location = await client.get_location(entry.data[CONF_LOCATION_ID])
+    except FlatpeakAccountDisabledError as err:
+        raise ConfigEntryError(
+            translation_domain=DOMAIN, translation_key="account_disabled"
+        ) from err
+    except FlatpeakAuthenticationError as err:
+        raise ConfigEntryAuthFailed(
+            translation_domain=DOMAIN, translation_key="invalid_auth"
+        ) from err
+    except FlatpeakNotFoundError as err:
+        raise ConfigEntryError(
+            translation_domain=DOMAIN,
+            translation_key="location_not_found",
+            translation_placeholders={"location_id": entry.data[CONF_LOCATION_ID]},
+        ) from err
+    except FlatpeakError as err:
+        raise ConfigEntryNotReady(
+            translation_domain=DOMAIN,
+            translation_key="cannot_connect",
+            translation_placeholders={"error": str(err)},
+        ) from err
+
+    entry.runtime_data = FlatpeakRuntimeData(client=client, location=location)
+    async_check_tariff(hass, entry, location)
+    async_check_sensors(hass, entry)
+    _async_register_devices(hass, entry)
+
+    await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    entry.async_on_unload(entry.add_update_listener(_async_reload))
+    return True
+
+
+async def async_unload_entry(hass: HomeAssistant, entry: FlatpeakConfigEntry) -> bool:
+    """Release everything the entry holds."""
+    return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
+
+
+async def async_remove_entry(hass: HomeAssistant, entry: FlatpeakConfigEntry) -> None:
+    """The entry is gone: its repair issues go too (Flatpeak keeps devices and data)."""
+    async_clear_all(hass, entry)
+
+
+async def _async_reload(hass: HomeAssistant, entry: FlatpeakConfigEntry) -> None:
+    """Options, credentials or subentries changed."""
+    await hass.config_entries.async_reload(entry.entry_id)
+
+
+def _async_register_devices(hass: HomeAssistant, entry: FlatpeakConfigEntry) -> None:
+    """One HA device per subentry, so its entities have a home and removal cleans up."""
+    registry = dr.async_get(hass)
+    for subentry in entry.subentries.values():
+        registry.async_get_or_create(
+            config_entry_id=entry.entry_id,
+            config_subentry_id=subentry.subentry_id,
+            identifiers={(DOMAIN, subentry.data[CONF_DEVICE_ID])},
+            name=subentry.title,
+            manufacturer="Flatpeak",
+            model="EV charger" if subentry.subentry_type == SUBENTRY_EV_CHARGER else "House meter",
+            entry_type=dr.DeviceEntryType.SERVICE,
+        )

@@ -1,0 +1,57 @@
+"""Constants of the Flatpeak integration."""
+
+from __future__ import annotations
+
+from typing import Final
+
+DOMAIN: Final = "flatpeak"
+
+# Config entry data
+CONF_ACCOUNT_ID: Final = "account_id"
+CONF_API_KEY: Final = "api_key"
+CONF_BASE_URL: Final = "base_url"
+CONF_LOCATION_ID: Final = "location_id"
+
+# Subentries: each one is a Flatpeak device and one Home Assistant device.
+SUBENTRY_HOUSE_METER: Final = "house_meter"
+SUBENTRY_EV_CHARGER: Final = "ev_charger"
+
+# Subentry data
+CONF_DEVICE_ID: Final = "device_id"
+CONF_REFERENCE_ID: Final = "reference_id"
+CONF_GRID_IMPORT: Final = "grid_import"
+CONF_GRID_EXPORT: Final = "grid_export"
+CONF_SOLAR: Final = "solar"
+CONF_CHARGER_ENERGY: Final = "charger_energy"
+CONF_SESSION_MODE: Final = "session_mode"
+CONF_SESSION_ENTITY: Final = "session_entity"
+CONF_SESSION_STATES: Final = "session_states"
+CONF_POWER_SENSOR: Final = "power_sensor"
+CONF_POWER_THRESHOLD: Final = "power_threshold"
+CONF_SUBMISSION_MODE: Final = "submission_mode"
+
+SESSION_MODE_STATE: Final = "state"
+SESSION_MODE_POWER: Final = "power"
+SUBMISSION_INTERVAL: Final = "interval"
+SUBMISSION_CUMULATIVE: Final = "cumulative"
+
+DEFAULT_SESSION_STATES: Final = ["on", "charging"]
+DEFAULT_POWER_THRESHOLD_W: Final = 100.0
+
+# Options
+CONF_UPLOAD_INTERVAL: Final = "upload_interval"
+CONF_HISTORY_DAYS: Final = "history_days"
+CONF_COST_REFRESH_INTERVAL: Final = "cost_refresh_interval"
+DEFAULT_UPLOAD_INTERVAL_MIN: Final = 15
+MIN_UPLOAD_INTERVAL_MIN: Final = 5
+MAX_UPLOAD_INTERVAL_MIN: Final = 60
+DEFAULT_HISTORY_DAYS: Final = 10
+MAX_HISTORY_DAYS: Final = 365
+DEFAULT_COST_REFRESH_MIN: Final = 30
+
+# Repair issue ids (suffixed with the entry or subentry id)
+ISSUE_NO_IMPORT_TARIFF: Final = "no_import_tariff"
+ISSUE_SENSOR_PROBLEM: Final = "sensor_problem"
+ISSUE_ACCOUNT_DISABLED: Final = "account_disabled"
+
+FLATPEAK_DASHBOARD_URL: Final = "https://dashboard.flatpeak.com"

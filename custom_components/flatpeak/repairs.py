@@ -1,0 +1,106 @@
+"""Repair issues a user can act on: no import tariff, a mapped sensor that stopped fitting."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers import issue_registry as ir
+
+from .const import (
+    CONF_CHARGER_ENERGY,
+    CONF_GRID_EXPORT,
+    CONF_GRID_IMPORT,
+    CONF_SOLAR,
+    DOMAIN,
+    FLATPEAK_DASHBOARD_URL,
+    ISSUE_NO_IMPORT_TARIFF,
+    ISSUE_SENSOR_PROBLEM,
+)
+from .sensors_map import sensor_problem
+
+if TYPE_CHECKING:
+    from homeassistant.config_entries import ConfigEntry
+
+    from .client import Location
+
+SENSOR_KEYS = (CONF_GRID_IMPORT, CONF_GRID_EXPORT, CONF_SOLAR, CONF_CHARGER_ENERGY)
+
+
+@callback
+def async_check_tariff(hass: HomeAssistant, entry: ConfigEntry, location: Location) -> None:
+    """Raise or clear the 'no import tariff connected' issue of an entry."""
+    issue_id = f"{ISSUE_NO_IMPORT_TARIFF}_{entry.entry_id}"
+    if location.tariff_status.import_connected:
+        ir.async_delete_issue(hass, DOMAIN, issue_id)
+        return
+    ir.async_create_issue(
+        hass,
+        DOMAIN,
+        issue_id,
+        is_fixable=False,
+        severity=ir.IssueSeverity.WARNING,
+        translation_key=ISSUE_NO_IMPORT_TARIFF,
+        translation_placeholders={
+            "location": location.name,
+            "dashboard_url": FLATPEAK_DASHBOARD_URL,
+        },
+        learn_more_url=FLATPEAK_DASHBOARD_URL,
+    )
+
+
+@callback
+def async_check_sensors(hass: HomeAssistant, entry: ConfigEntry) -> dict[str, str]:
+    """Raise or clear one issue per mapped sensor that is missing or no longer energy.
+
+    Returns the broken sensors (entity id → problem) so callers can skip them.
+    """
+    broken: dict[str, str] = {}
+    wanted: set[str] = set()
+    for subentry in entry.subentries.values():
+        for key in SENSOR_KEYS:
+            if not (entity_id := subentry.data.get(key)):
+                continue
+            issue_id = f"{ISSUE_SENSOR_PROBLEM}_{subentry.subentry_id}_{key}"
+            if (problem := sensor_problem(hass, entity_id)) is None:
+                continue
+            broken[entity_id] = problem
+            wanted.add(issue_id)
+            ir.async_create_issue(
+                hass,
+                DOMAIN,
+                issue_id,
+                is_fixable=False,
+                severity=ir.IssueSeverity.ERROR,
+                translation_key=f"sensor_{problem}",
+                translation_placeholders={
+                    "entity_id": entity_id,
+                    "device": subentry.title,
+                    "location": entry.title,
+                },
+            )
+    async_clear_sensor_issues(hass, entry, keep=wanted)
+    return broken
+
+
+@callback
+def async_clear_sensor_issues(
+    hass: HomeAssistant, entry: ConfigEntry, keep: set[str] | None = None
+) -> None:
+    """Delete this entry's sensor issues except ``keep``."""
+    registry = ir.async_get(hass)
+    prefixes = tuple(f"{ISSUE_SENSOR_PROBLEM}_{sub_id}_" for sub_id in entry.subentries)
+    for domain, issue_id in list(registry.issues):
+        if domain != DOMAIN or not issue_id.startswith(ISSUE_SENSOR_PROBLEM):
+            continue
+        if issue_id in (keep or set()):
+            continue
+        if issue_id.startswith(prefixes) or not prefixes:
+            ir.async_delete_issue(hass, DOMAIN, issue_id)
+
+
+@callback
+def async_clear_all(hass: HomeAssistant, entry: ConfigEntry) -> None:
+    """Remove every issue of an entry (on removal)."""
+    ir.async_delete_issue(hass, DOMAIN, f"{ISSUE_NO_IMPORT_TARIFF}_{entry.entry_id}")
+    async_clear_sensor_issues(hass, entry)

@@ -1,0 +1,59 @@
+"""Shared fixtures: the Flatpeak emulator over real HTTP, the HA harness with a real recorder."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+import custom_components  # noqa: F401  # must win over the harness's testing_config package
+from tests.emulator import EmulatorState, create_app
+
+
+@pytest.fixture(autouse=True)
+def _ha_harness(request: pytest.FixtureRequest) -> None:
+    """HA tests get the real recorder (SQLite) and our integration; plain tests get neither."""
+    if "hass" in request.fixturenames:
+        request.getfixturevalue("recorder_mock")
+        request.getfixturevalue("enable_custom_integrations")
+
+
+@dataclass
+class Emulator:
+    """A running emulator: its state, its URL and the seeded demo account."""
+
+    state: EmulatorState
+    base_url: str
+    account_id: str
+    api_key: str
+    location_id: str
+
+    @property
+    def credentials(self) -> dict[str, Any]:
+        """Config entry data for the demo account."""
+        return {
+            "account_id": self.account_id,
+            "api_key": self.api_key,
+            "base_url": self.base_url,
+        }
+
+    def requests(self, method: str, path: str) -> int:
+        """How many API requests of this kind the emulator served."""
+        return sum(1 for m, p in self.state.request_log if m == method and p == path)
+
+
+@pytest.fixture
+async def emulator(socket_enabled: None, aiohttp_server: Any) -> AsyncGenerator[Emulator]:
+    """The emulator on 127.0.0.1 with the demo account (UK time-of-use tariff) seeded."""
+    state = EmulatorState()
+    demo = state.seed_demo()
+    server = await aiohttp_server(create_app(state))
+    return Emulator(
+        state=state,
+        base_url=str(server.make_url("")).rstrip("/"),
+        account_id=demo["account_id"],
+        api_key=demo["api_key"],
+        location_id=demo["location_id"],
+    )
