@@ -57,31 +57,59 @@ def house_meter_subentry(device_id: str, **sensors: str) -> dict[str, Any]:
     }
 
 
+async def new_device(hass: HomeAssistant, emulator: Emulator, reference: str) -> str:
+    """Register a device in the emulator over HTTP and return its id."""
+    client = FlatpeakClient(
+        async_get_clientsession(hass),
+        emulator.account_id,
+        emulator.api_key,
+        base_url=emulator.base_url,
+    )
+    device = await client.create_device(
+        f"{reference}-{emulator.location_id}", location_ids=[emulator.location_id]
+    )
+    return device.id
+
+
+def ev_charger_subentry(device_id: str, **data: Any) -> dict[str, Any]:
+    """Subentry data of an EV charger recognised by binary_sensor.charging."""
+    return {
+        "subentry_type": "ev_charger",
+        "title": "Driveway charger",
+        "unique_id": f"ref-{device_id}",
+        "data": {
+            "charger_energy": "sensor.charger_energy",
+            "session_mode": "state",
+            "session_entity": "binary_sensor.charging",
+            "session_states": ["on"],
+            CONF_SUBMISSION_MODE: SUBMISSION_INTERVAL,
+            CONF_DEVICE_ID: device_id,
+            CONF_REFERENCE_ID: f"ref-{device_id}",
+            **data,
+        },
+    }
+
+
 async def make_entry(
     hass: HomeAssistant,
     emulator: Emulator,
     *,
     location_id: str | None = None,
     subentries: list[dict[str, Any]] | None = None,
+    options: dict[str, Any] | None = None,
     **data: Any,
 ) -> MockConfigEntry:
     """A config entry for the emulator's demo account, with a house meter subentry."""
     location_id = location_id or emulator.location_id
     if subentries is None:
-        client = FlatpeakClient(
-            async_get_clientsession(hass),
-            emulator.account_id,
-            emulator.api_key,
-            base_url=emulator.base_url,
-        )
-        device = await client.create_device(f"house-{location_id}", location_ids=[location_id])
-        subentries = [house_meter_subentry(device.id)]
+        subentries = [house_meter_subentry(await new_device(hass, emulator, "house"))]
     entry = MockConfigEntry(
         domain=DOMAIN,
         title="1 Test Street, London",
         unique_id=location_id,
         data={**emulator.credentials, CONF_LOCATION_ID: location_id, **data},
-        options={"upload_interval": 15, "history_days": 10, "cost_refresh_interval": 30},
+        options={"upload_interval": 15, "history_days": 10, "cost_refresh_interval": 30}
+        | (options or {}),
         subentries_data=subentries,
     )
     entry.add_to_hass(hass)

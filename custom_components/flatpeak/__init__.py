@@ -20,11 +20,14 @@ from .client import (
     Location,
 )
 from .config_flow import make_client
-from .const import CONF_DEVICE_ID, CONF_LOCATION_ID, DOMAIN, SUBENTRY_EV_CHARGER
-from .repairs import async_check_sensors, async_check_tariff, async_clear_all
+from .const import CONF_LOCATION_ID, DOMAIN
+from .coordinator import UploadCoordinator, async_remove_progress
+from .entity import subentry_device_info
+from .repairs import async_check_tariff, async_clear_all
+from .services import async_setup_services
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
-PLATFORMS: list[Platform] = []
+PLATFORMS: list[Platform] = [Platform.SENSOR]
 
 
 @dataclass(slots=True)
@@ -33,13 +36,15 @@ class FlatpeakRuntimeData:
 
     client: FlatpeakClient
     location: Location
+    uploads: UploadCoordinator
 
 
 type FlatpeakConfigEntry = ConfigEntry[FlatpeakRuntimeData]
 
 
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
-    """Nothing to set up before entries."""
+    """Register the actions once, for every entry."""
+    async_setup_services(hass)
     return True
 
 
@@ -69,12 +74,18 @@ async def async_setup_entry(hass: HomeAssistant, entry: FlatpeakConfigEntry) -> 
             translation_placeholders={"error": str(err)},
         ) from err
 
-    entry.runtime_data = FlatpeakRuntimeData(client=client, location=location)
+    uploads = UploadCoordinator(hass, entry, client)
+    for unsubscribe in await uploads.async_load():
+        entry.async_on_unload(unsubscribe)
+    entry.runtime_data = FlatpeakRuntimeData(client=client, location=location, uploads=uploads)
     async_check_tariff(hass, entry, location)
-    async_check_sensors(hass, entry)
     _async_register_devices(hass, entry)
 
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    # Uploads run whether or not any entity listens; the first cycle (with the history
+    # window) runs in the background so set-up stays quick.
+    entry.async_on_unload(uploads.async_add_listener(lambda: None))
+    entry.async_create_background_task(hass, uploads.async_refresh(), f"{DOMAIN} first upload")
     entry.async_on_unload(entry.add_update_listener(_async_reload))
     return True
 
@@ -85,8 +96,9 @@ async def async_unload_entry(hass: HomeAssistant, entry: FlatpeakConfigEntry) ->
 
 
 async def async_remove_entry(hass: HomeAssistant, entry: FlatpeakConfigEntry) -> None:
-    """The entry is gone: its repair issues go too (Flatpeak keeps devices and data)."""
+    """The entry is gone: its progress and repair issues go too (Flatpeak keeps its data)."""
     async_clear_all(hass, entry)
+    await async_remove_progress(hass, entry.entry_id)
 
 
 async def _async_reload(hass: HomeAssistant, entry: FlatpeakConfigEntry) -> None:
@@ -101,9 +113,5 @@ def _async_register_devices(hass: HomeAssistant, entry: FlatpeakConfigEntry) -> 
         registry.async_get_or_create(
             config_entry_id=entry.entry_id,
             config_subentry_id=subentry.subentry_id,
-            identifiers={(DOMAIN, subentry.data[CONF_DEVICE_ID])},
-            name=subentry.title,
-            manufacturer="Flatpeak",
-            model="EV charger" if subentry.subentry_type == SUBENTRY_EV_CHARGER else "House meter",
-            entry_type=dr.DeviceEntryType.SERVICE,
+            **subentry_device_info(subentry),
         )

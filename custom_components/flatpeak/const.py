@@ -52,6 +52,6 @@ DEFAULT_COST_REFRESH_MIN: Final = 30
 # Repair issue ids (suffixed with the entry or subentry id)
 ISSUE_NO_IMPORT_TARIFF: Final = "no_import_tariff"
 ISSUE_SENSOR_PROBLEM: Final = "sensor_problem"
-ISSUE_ACCOUNT_DISABLED: Final = "account_disabled"
+ISSUE_RECORDS_REJECTED: Final = "records_rejected"
 
 FLATPEAK_DASHBOARD_URL: Final = "https://dashboard.flatpeak.com"

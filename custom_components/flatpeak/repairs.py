@@ -15,6 +15,7 @@ from .const import (
     DOMAIN,
     FLATPEAK_DASHBOARD_URL,
     ISSUE_NO_IMPORT_TARIFF,
+    ISSUE_RECORDS_REJECTED,
     ISSUE_SENSOR_PROBLEM,
 )
 from .sensors_map import sensor_problem
@@ -103,4 +104,5 @@ def async_clear_sensor_issues(
 def async_clear_all(hass: HomeAssistant, entry: ConfigEntry) -> None:
     """Remove every issue of an entry (on removal)."""
     ir.async_delete_issue(hass, DOMAIN, f"{ISSUE_NO_IMPORT_TARIFF}_{entry.entry_id}")
+    ir.async_delete_issue(hass, DOMAIN, f"{ISSUE_RECORDS_REJECTED}_{entry.entry_id}")
     async_clear_sensor_issues(hass, entry)

@@ -7,10 +7,11 @@ currency units; tariff schedules are in the location's local (wall-clock) time.
 
 from __future__ import annotations
 
-from bisect import bisect_right
-from collections.abc import Iterable, Sequence
+from bisect import bisect_left, bisect_right
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from itertools import pairwise
 import math
 from typing import Any, Literal
 
@@ -46,7 +47,7 @@ def parse_rfc3339(value: object, field: str = "time") -> datetime:
     if not isinstance(value, str) or "T" not in value.upper():
         raise ValueError(f"{field} must be an RFC 3339 date-time string")
     try:
-        parsed = datetime.fromisoformat(value.upper().replace("T", "T", 1))
+        parsed = datetime.fromisoformat(value.upper())
     except ValueError:
         raise ValueError(f"{field} must be an RFC 3339 date-time string") from None
     if parsed.tzinfo is None:
@@ -185,9 +186,7 @@ def _parse_months(value: object, field: str) -> frozenset[int]:
         elif isinstance(name, str) and name.title() in MONTHS:
             months.add(MONTHS.index(name.title()) + 1)
         else:
-            raise ScheduleError(
-                f"{field}[{index}]", f"must be 'All' or one of {', '.join(MONTHS)}"
-            )
+            raise ScheduleError(f"{field}[{index}]", f"must be 'All' or one of {', '.join(MONTHS)}")
     return frozenset(months)
 
 
@@ -327,7 +326,7 @@ def rate_segments(
     if end <= start:
         return []
     seconds = set().union(*(s.boundaries() for s in schedules)) if schedules else {0}
-    candidates = {start, end}
+    candidates = {start.astimezone(UTC), end.astimezone(UTC)}
     first_day = start.astimezone(tz).date() - timedelta(days=1)
     last_day = end.astimezone(tz).date() + timedelta(days=1)
     day = first_day
@@ -335,13 +334,14 @@ def rate_segments(
         for second in seconds:
             clock = time(second // 3600, second % 3600 // 60, second % 60)
             for fold in (0, 1):
-                candidates.add(datetime.combine(day, clock, tzinfo=tz).replace(fold=fold))
+                local = datetime.combine(day, clock, tzinfo=tz).replace(fold=fold)
+                candidates.add(local.astimezone(UTC))
         if (change := _offset_change(tz, day)) is not None:
             candidates.add(change)
         day += timedelta(days=1)
-    points = sorted(c.astimezone(UTC) for c in candidates if start <= c <= end)
+    points = sorted(c for c in candidates if start <= c <= end)
     segments: list[RateSegment] = []
-    for left, right in zip(points, points[1:], strict=False):
+    for left, right in pairwise(points):
         if right <= left:
             continue
         rate = rate_at(schedules, left.astimezone(tz))
@@ -490,7 +490,7 @@ def record_rows(
     intervals: Iterable[Interval],
     start: datetime,
     end: datetime,
-    timeline_for: Any,
+    timeline_for: Callable[[Interval], RateTimeline],
 ) -> list[CostRow]:
     """One row per record overlapping [start, end), clipped to it and prorated.
 
@@ -513,13 +513,21 @@ def aggregated_rows(
     end: datetime,
     tz: tzinfo,
     aggregation: Aggregation,
-    timeline_for: Any,
+    *,
+    timeline_for: Callable[[Interval], RateTimeline],
 ) -> list[CostRow]:
     """One row per local day/month of [start, end), each summing the records' parts in it."""
+    # Sorted starts + the longest record bound the records that can touch a period, so a
+    # year of days over many records stays fast.
+    ordered = sorted(intervals, key=lambda i: i.start)
+    starts = [i.start for i in ordered]
+    longest = max((i.end - i.start for i in ordered), default=timedelta(0))
     rows: list[CostRow] = []
     for period_start, period_end in local_periods(tz, start, end, aggregation):
         energy = cost = 0.0
-        for interval in intervals:
+        first = bisect_left(starts, period_start - longest)
+        last = bisect_left(starts, period_end)
+        for interval in ordered[first:last]:
             if not overlaps(interval, period_start, period_end):
                 continue
             energy += clip(interval, period_start, period_end)[2]

@@ -1,0 +1,148 @@
+"""EV charging sessions: recognised live from an entity's state or a power threshold.
+
+Sessions are kept with the upload progress, so one that is open when Home Assistant stops is
+still open (or closed at the right moment) after it starts again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+import hashlib
+from typing import Any
+
+from homeassistant.const import STATE_UNAVAILABLE, STATE_UNKNOWN, UnitOfPower
+from homeassistant.core import Event, EventStateChangedData, HomeAssistant, State, callback
+from homeassistant.helpers.event import async_track_state_change_event
+from homeassistant.util import dt as dt_util
+from homeassistant.util.unit_conversion import PowerConverter
+
+from .const import (
+    CONF_POWER_SENSOR,
+    CONF_POWER_THRESHOLD,
+    CONF_SESSION_ENTITY,
+    CONF_SESSION_MODE,
+    CONF_SESSION_STATES,
+    DEFAULT_POWER_THRESHOLD_W,
+    DEFAULT_SESSION_STATES,
+    SESSION_MODE_POWER,
+)
+
+
+@dataclass(slots=True)
+class Session:
+    """One charging session; ``end`` is None while it is open."""
+
+    id: str
+    start: datetime
+    end: datetime | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """For the Store."""
+        return {
+            "id": self.id,
+            "start": self.start.isoformat(),
+            "end": self.end.isoformat() if self.end else None,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Session:
+        """From the Store."""
+        end = data.get("end")
+        return cls(
+            id=data["id"],
+            start=datetime.fromisoformat(data["start"]),
+            end=datetime.fromisoformat(end) if end else None,
+        )
+
+
+def session_for(sessions: list[Session], start: datetime, end: datetime) -> str | None:
+    """The session a period belongs to: the one overlapping it most, or None."""
+    best: tuple[float, str] | None = None
+    for session in sessions:
+        overlap = (min(end, session.end or end) - max(start, session.start)).total_seconds()
+        if overlap > 0 and (best is None or overlap > best[0]):
+            best = (overlap, session.id)
+    return best[1] if best else None
+
+
+def is_charging(state: State | None, config: Mapping[str, Any]) -> bool | None:
+    """Whether a state means charging; None when it says nothing (unknown/unavailable)."""
+    if state is None or state.state in (STATE_UNKNOWN, STATE_UNAVAILABLE):
+        return None
+    if config.get(CONF_SESSION_MODE) == SESSION_MODE_POWER:
+        try:
+            value = float(state.state)
+        except ValueError:
+            return None
+        unit = state.attributes.get("unit_of_measurement") or UnitOfPower.WATT
+        try:
+            watts = PowerConverter.convert(value, unit, UnitOfPower.WATT)
+        except Exception:  # an odd unit: read the number as watts
+            watts = value
+        return watts > float(config.get(CONF_POWER_THRESHOLD, DEFAULT_POWER_THRESHOLD_W))
+    wanted = {s.lower() for s in config.get(CONF_SESSION_STATES, DEFAULT_SESSION_STATES)}
+    return state.state.lower() in wanted
+
+
+class SessionTracker:
+    """Follows one charger's session entity and keeps its sessions."""
+
+    # Closed sessions older than this are dropped from the Store.
+    KEEP = 200
+
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        device_id: str,
+        config: Mapping[str, Any],
+        sessions: list[Session],
+        on_change: Callable[[], None],
+    ) -> None:
+        """Resume from stored sessions."""
+        self._hass = hass
+        self._device_id = device_id
+        self._config = dict(config)
+        self.sessions = sessions
+        self._on_change = on_change
+        key = (
+            CONF_POWER_SENSOR
+            if config.get(CONF_SESSION_MODE) == SESSION_MODE_POWER
+            else CONF_SESSION_ENTITY
+        )
+        self.entity_id: str = str(config.get(key, ""))
+
+    @property
+    def open_session(self) -> Session | None:
+        """The session in progress, if any."""
+        return self.sessions[-1] if self.sessions and self.sessions[-1].end is None else None
+
+    @callback
+    def async_start(self) -> Callable[[], None]:
+        """Reconcile with the entity's state now, then follow its changes."""
+        state = self._hass.states.get(self.entity_id)
+        self._apply(is_charging(state, self._config), state.last_changed if state else None)
+        return async_track_state_change_event(self._hass, [self.entity_id], self._async_changed)
+
+    @callback
+    def _async_changed(self, event: Event[EventStateChangedData]) -> None:
+        new = event.data["new_state"]
+        self._apply(is_charging(new, self._config), new.last_changed if new else None)
+
+    def _apply(self, charging: bool | None, when: datetime | None) -> None:
+        when = when or dt_util.utcnow()
+        current = self.open_session
+        if charging and current is None:
+            digest = hashlib.sha256(f"{self._device_id}|{when.isoformat()}".encode()).hexdigest()
+            self.sessions.append(Session(id=f"ha-session-{digest[:20]}", start=when))
+        elif charging is False and current is not None:
+            current.end = max(when, current.start)
+        else:
+            return
+        del self.sessions[: -self.KEEP]
+        self._on_change()
+
+    def session_for(self, start: datetime, end: datetime) -> str | None:
+        """The session id for a period of this charger's energy."""
+        return session_for(self.sessions, start, end)

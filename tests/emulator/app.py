@@ -1,0 +1,101 @@
+"""The emulator's aiohttp application: middleware (log, latency, faults, errors) and routes."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import warnings
+
+from aiohttp import web
+from aiohttp.typedefs import Handler
+
+from . import connect, control, routes_api
+from .common import STATE_KEY, VERSION_HEADER, VERSION_KEY, state_of
+from .errors import ApiError, error_body
+from .models import OLDEST_API_VERSION, Fault
+from .state import EmulatorState
+
+CONTROL_PREFIX = "/_emulator"
+_HTTP_CODES = {404: "route_not_found", 405: "method_not_allowed", 413: "request_too_large"}
+# 10,000 meter records with long ids are a few MiB of JSON; aiohttp's default is 1 MiB.
+MAX_BODY_BYTES = 64 * 1024 * 1024
+_FAULT_CODES = {429: "rate_limit_exceeded", 500: "internal_error", 503: "service_unavailable"}
+
+
+def _context(request: web.Request) -> str:
+    name = request.match_info.route.name if request.match_info.route else None
+    return f"api.{name or 'unknown'}"
+
+
+def _error_response(request: web.Request, err: ApiError) -> web.Response:
+    if err.plain:
+        body: dict[str, object] = {"message": err.message}
+    else:
+        now = state_of(request).now()
+        body = error_body(err.status, err.code, err.message, _context(request), now)
+    return web.json_response(body, status=err.status, headers=err.headers)
+
+
+def _fault_response(request: web.Request, fault: Fault) -> web.Response:
+    headers: dict[str, str] = {}
+    if fault.retry_after is not None:
+        seconds = fault.retry_after
+        headers["Retry-After"] = str(int(seconds)) if seconds == int(seconds) else str(seconds)
+    if fault.body is not None:
+        return web.Response(
+            text=json.dumps(fault.body),
+            status=fault.status,
+            headers=headers,
+            content_type="application/json",
+        )
+    code = _FAULT_CODES.get(fault.status, "injected_fault")
+    message = f"Injected fault: HTTP {fault.status}"
+    return _error_response(request, ApiError(fault.status, code, message, headers=headers))
+
+
+@web.middleware
+async def emulator_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Log, delay and fail API calls as configured; turn errors into Flatpeak error bodies."""
+    state = state_of(request)
+    internal = request.path == CONTROL_PREFIX or request.path.startswith(CONTROL_PREFIX + "/")
+    response: web.StreamResponse | None = None
+    if not internal:
+        state.request_log.append((request.method, request.path))
+        if state.latency > 0:
+            await asyncio.sleep(state.latency)
+        fault = state.take_fault(request.method, request.path)
+        if fault is not None:
+            response = _fault_response(request, fault)
+    if response is None:
+        try:
+            response = await handler(request)
+        except ApiError as err:
+            response = _error_response(request, err)
+        except web.HTTPException as exc:
+            if exc.status < 400:
+                raise
+            # Unknown route or method: still answer with an error object.
+            code = _HTTP_CODES.get(exc.status, "http_error")
+            message = f"{request.method} {request.path}: {exc.reason}"
+            response = _error_response(request, ApiError(exc.status, code, message))
+    if not internal:
+        response.headers["flatpeak-version"] = (
+            request.get(VERSION_KEY) or request.headers.get(VERSION_HEADER) or OLDEST_API_VERSION
+        )
+    return response
+
+
+def create_app(state: EmulatorState | None = None) -> web.Application:
+    """The emulator as an aiohttp application; ``app["state"]`` is its EmulatorState."""
+    state = state or EmulatorState()
+    app = web.Application(middlewares=[emulator_middleware], client_max_size=MAX_BODY_BYTES)
+    app[STATE_KEY] = state
+    with warnings.catch_warnings():
+        # A plain string key is part of the public contract (app["state"]); aiohttp would
+        # otherwise warn that AppKey is preferred.
+        warnings.simplefilter("ignore")
+        app["state"] = state
+    routes_api.add_routes(app)
+    connect.add_routes(app)
+    control.add_routes(app)
+    return app
