@@ -274,7 +274,7 @@ async def test_house_meter_errors(hass: HomeAssistant, emulator: Emulator) -> No
     )
     assert result["errors"] == {CONF_SOLAR: "same_sensor"}
     for status, error in ((400, "device_registration_failed"), (503, "cannot_connect")):
-        emulator.state.fail_next("/devices", status, count=2)
+        emulator.state.fail_next("/devices", status, count=1)
         result = await hass.config_entries.flow.async_configure(result["flow_id"], HOUSE)
         assert result["errors"] == {"base": error}
     emulator.state.expire_tokens()
@@ -430,13 +430,15 @@ async def test_connect_callback_rejects_strangers(
         f"/api/flatpeak/connect?flow_id={result['flow_id']}&fp_cot=cot_000000000000000000000000"
     )
     assert response.status == 200
-    result = hass.config_entries.flow.async_progress_by_handler(DOMAIN)
-    assert result == []  # the mismatched token aborted the flow
+    result = await hass.config_entries.flow.async_configure(result["flow_id"])
+    assert result["type"] is FlowResultType.ABORT  # a token from another session
+    assert result["reason"] == "connect_failed"
 
 
 async def test_connect_aborts(hass: HomeAssistant, emulator: Emulator) -> None:
     """No HA URL, Connect refused, and an unfinished Connect session each abort clearly."""
     result = await to_location(hass, emulator)
+    hass.config.api = None  # no internal, external or local URL known
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {"location": "connect"}
     )

@@ -50,6 +50,7 @@ from .client import (
     FlatpeakConnectionError,
     FlatpeakError,
     FlatpeakNotFoundError,
+    FlatpeakUnavailableError,
     Location,
 )
 from .const import (
@@ -153,7 +154,7 @@ async def _async_check_credentials(
         errors["base"] = "account_disabled"
     except FlatpeakAuthenticationError:
         errors["base"] = "invalid_auth"
-    except FlatpeakConnectionError:
+    except (FlatpeakConnectionError, FlatpeakUnavailableError):
         errors["base"] = "cannot_connect"
     except FlatpeakError:
         _LOGGER.exception("Unexpected answer from Flatpeak while signing in")
@@ -258,7 +259,7 @@ def check_house_meter(user_input: Mapping[str, Any], errors: dict[str, str]) -> 
 def _device_error(err: FlatpeakError, errors: dict[str, str]) -> None:
     if isinstance(err, FlatpeakAuthenticationError):
         errors["base"] = "invalid_auth"
-    elif isinstance(err, FlatpeakConnectionError):
+    elif isinstance(err, FlatpeakConnectionError | FlatpeakUnavailableError):
         errors["base"] = "cannot_connect"
     else:
         _LOGGER.error("Flatpeak refused the device registration: %s", err)
@@ -277,6 +278,7 @@ class FlatpeakConfigFlow(ConfigFlow, domain=DOMAIN):
         self._locations: dict[str, Location] = {}
         self._location: Location | None = None
         self._connect_token: str | None = None
+        self._returned_token: str | None = None
 
     @staticmethod
     @callback
@@ -380,7 +382,7 @@ class FlatpeakConfigFlow(ConfigFlow, domain=DOMAIN):
             self._location = await self._client.get_location(location_id)
         except FlatpeakNotFoundError:
             errors["base"] = "location_not_found"
-        except FlatpeakConnectionError:
+        except (FlatpeakConnectionError, FlatpeakUnavailableError):
             errors["base"] = "cannot_connect"
         except FlatpeakError:
             _LOGGER.exception("Unexpected answer from Flatpeak while reading a location")
@@ -430,8 +432,8 @@ class FlatpeakConfigFlow(ConfigFlow, domain=DOMAIN):
         """Send the user to Flatpeak Connect; its callback brings the token back."""
         assert self._client is not None
         if user_input is not None:
-            if user_input.get(CONF_CONNECT_TOKEN) != self._connect_token:
-                return self.async_abort(reason="connect_failed")
+            # An external step may only finish; a foreign token is refused in the next step.
+            self._returned_token = user_input.get(CONF_CONNECT_TOKEN)
             return self.async_external_step_done(next_step_id="connect_finish")
         try:
             base = get_url(self.hass, allow_ip=True, prefer_external=True)

@@ -17,6 +17,7 @@ from .exceptions import (
     FlatpeakTariffError,
     FlatpeakTimeoutError,
     FlatpeakTooManyRecordsError,
+    FlatpeakUnavailableError,
     FlatpeakVersionNotSupportedError,
 )
 from .models import (
@@ -75,6 +76,7 @@ __all__ = [
     "FlatpeakTariffError",
     "FlatpeakTimeoutError",
     "FlatpeakTooManyRecordsError",
+    "FlatpeakUnavailableError",
     "FlatpeakVersionNotSupportedError",
     "InstantCost",
     "Location",

@@ -30,6 +30,7 @@ from .exceptions import (
     FlatpeakNotFoundError,
     FlatpeakRateLimitError,
     FlatpeakTimeoutError,
+    FlatpeakUnavailableError,
     FlatpeakVersionNotSupportedError,
 )
 from .models import (
@@ -468,6 +469,8 @@ def _raise_or_parse(
         raise FlatpeakNotFoundError(status, code, message)
     if 400 <= status < 500:
         raise CODE_ERRORS.get(str(code), FlatpeakInvalidRequestError)(status, code, message)
+    if status in (502, 503, 504):
+        raise FlatpeakUnavailableError(status, code, message)
     raise FlatpeakApiError(status, code, message)
 
 

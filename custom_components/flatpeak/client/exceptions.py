@@ -49,6 +49,10 @@ class FlatpeakApiError(FlatpeakResponseError):
     """A 5xx or otherwise unexpected answer: worth retrying later."""
 
 
+class FlatpeakUnavailableError(FlatpeakApiError):
+    """502/503/504: Flatpeak is down or overloaded for now."""
+
+
 class FlatpeakInvalidRequestError(FlatpeakResponseError):
     """A 4xx answer: the request itself was refused and retrying it unchanged will not help."""
 
