@@ -14,9 +14,9 @@ from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.helpers import device_registry as dr
 from homeassistant.setup import async_setup_component
 import pytest
-import voluptuous as vol
 
 from custom_components.flatpeak.client import FlatpeakClient
+from custom_components.flatpeak.compat import vol
 from custom_components.flatpeak.config_flow import InvalidBaseUrl, normalize_base_url
 from custom_components.flatpeak.const import (
     CONF_CHARGER_ENERGY,
@@ -46,6 +46,14 @@ HOUSE = {
     CONF_SOLAR: "sensor.solar",
     CONF_SUBMISSION_MODE: "interval",
 }
+
+
+def ha_device_for(hass: HomeAssistant, device_id: str) -> dr.DeviceEntry | None:
+    """The HA device of a Flatpeak device (lookup that works on every supported HA)."""
+    for device in dr.async_get(hass).devices.values():
+        if (DOMAIN, device_id) in device.identifiers:
+            return device
+    return None
 
 
 def sign_in(emulator: Emulator, **overrides: Any) -> dict[str, Any]:
@@ -127,7 +135,7 @@ async def test_full_flow_registers_house_meter(hass: HomeAssistant, emulator: Em
     assert device.reference_id == subentry.data[CONF_REFERENCE_ID] == subentry.unique_id
     assert device.locations == [emulator.location_id]
 
-    ha_device = dr.async_get(hass).async_get_device({(DOMAIN, device.id)})
+    ha_device = ha_device_for(hass, device.id)
     assert ha_device is not None
     assert subentry.subentry_id in ha_device.config_entries_subentries[entry.entry_id]
 
@@ -603,7 +611,7 @@ async def test_add_ev_charger_by_state(hass: HomeAssistant, emulator: Emulator) 
     assert charger.data[CONF_SESSION_STATES] == ["on"]
     device = await _client(hass, emulator).get_device(charger.data[CONF_DEVICE_ID])
     assert device.type == "EV_CHARGER"
-    assert dr.async_get(hass).async_get_device({(DOMAIN, device.id)}) is not None
+    assert ha_device_for(hass, device.id) is not None
 
     # the same energy sensor cannot feed a second charger
     result = await _subentry_flow(hass, entry, SUBENTRY_EV_CHARGER)
@@ -744,7 +752,7 @@ async def test_house_meter_subentry_remove_and_re_add(
 
     assert hass.config_entries.async_remove_subentry(entry, meter.subentry_id)
     await hass.async_block_till_done()
-    assert dr.async_get(hass).async_get_device({(DOMAIN, device_id)}) is None
+    assert ha_device_for(hass, device_id) is None
     assert (await _client(hass, emulator).get_device(device_id)).id == device_id
 
     result = await _subentry_flow(hass, entry, SUBENTRY_HOUSE_METER)

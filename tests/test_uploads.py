@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 from datetime import timedelta
+import itertools
 import math
 from typing import Any
 
@@ -122,7 +123,6 @@ async def test_one_request_per_cycle(
     meter = Meter(hass, freezer)
     entry, device_id = await setup_house(hass, emulator, meter)
     base = emulator.requests("PUT", "/meters/interval")
-    times = []
     for n in range(12):  # one hour
         await meter.period(
             {
@@ -205,7 +205,7 @@ async def test_flatpeak_down_two_hours_then_back(
     assert 5 <= attempts <= 9
     waits = sorted(delays - {timedelta(minutes=15)})
     assert waits[0] < timedelta(minutes=1, seconds=13)
-    assert all(later > earlier * 1.3 for earlier, later in zip(waits, waits[1:], strict=False))
+    assert all(later > earlier * 1.3 for earlier, later in itertools.pairwise(waits))
     assert waits[-1] <= timedelta(hours=1, minutes=12)
 
     emulator.state.faults.clear()
@@ -258,6 +258,57 @@ async def test_rate_limit_and_token_expiry(
     await coordinator.async_refresh()
     assert emulator.requests("GET", "/login") == logins + 1
     await assert_conserved(hass, emulator, device_id, meter)
+
+
+async def test_refused_records_retried_then_reported(
+    hass: HomeAssistant, emulator: Emulator, freezer: FrozenDateTimeFactory
+) -> None:
+    """failed_records are retried; refused three times, they are given up and a repair raised."""
+    meter = Meter(hass, freezer)
+    entry, device_id = await setup_house(hass, emulator, meter, upload_interval=60)
+    coordinator = uploads(entry)
+    # Flatpeak refuses two export records once (then accepts them) and one import record always.
+    emulator.state.refuse_records(
+        "temporary trouble", count=2, where=lambda r: r.tariff_direction == "EXPORT"
+    )
+    stuck = START + timedelta(minutes=10)
+    emulator.state.refuse_records(
+        "value out of range",
+        count=99,
+        where=lambda r: r.tariff_direction == "IMPORT" and r.start == stuck,
+    )
+    for n in range(3):
+        await meter.period(
+            {"sensor.grid_import": 101 + n, "sensor.grid_export": 51 + n, "sensor.solar": 10}
+        )
+    await coordinator.async_refresh()
+    (device,) = coordinator.status.devices.values()
+    assert device.last_error in ("temporary trouble", "value out of range")
+    assert device.waiting == 3  # two export records and the import one, waiting for a retry
+    issue_id = f"records_rejected_{entry.entry_id}"
+    assert ir.async_get(hass).async_get_issue(DOMAIN, issue_id) is None
+
+    await coordinator.async_refresh()  # export accepted now; import refused a second time
+    assert device.waiting == 1
+    await coordinator.async_refresh()  # third refusal: given up and reported
+    assert device.waiting == 0
+    issue = ir.async_get(hass).async_get_issue(DOMAIN, issue_id)
+    assert issue is not None
+    assert issue.translation_placeholders["count"] == "1"
+    assert "value out of range" in issue.translation_placeholders["example"]
+    puts = emulator.requests("PUT", "/meters/interval")
+    await coordinator.async_refresh()  # nothing left to retry, nothing new
+    assert emulator.requests("PUT", "/meters/interval") == puts
+
+    expected_import = await statistics_change(hass, "sensor.grid_import", meter.start, meter.t)
+    lost = 1.0  # the refused import period (101 -> 102 happened in it)
+    assert stored_kwh(emulator, device_id, "IMPORT") == pytest.approx(
+        expected_import - lost, abs=1e-6
+    )
+    assert stored_kwh(emulator, device_id, "EXPORT") == pytest.approx(
+        await statistics_change(hass, "sensor.grid_export", meter.start, meter.t), abs=1e-6
+    )
+    assert_no_duplicates(emulator)
 
 
 async def test_auth_failure_starts_reauth(

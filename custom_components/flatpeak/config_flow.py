@@ -39,7 +39,6 @@ from homeassistant.helpers.selector import (
     TextSelectorType,
 )
 from homeassistant.util.hass_dict import HassKey
-import voluptuous as vol
 
 from .client import (
     DEFAULT_BASE_URL,
@@ -53,6 +52,7 @@ from .client import (
     FlatpeakUnavailableError,
     Location,
 )
+from .compat import vol
 from .const import (
     CONF_ACCOUNT_ID,
     CONF_API_KEY,
@@ -162,7 +162,7 @@ async def _async_check_credentials(
     return None
 
 
-def _credentials_schema(defaults: Mapping[str, Any]) -> vol.Schema:
+def _credentials_schema(defaults: Mapping[str, Any]) -> Any:
     return vol.Schema(
         {
             vol.Required(CONF_ACCOUNT_ID, default=defaults.get(CONF_ACCOUNT_ID, "")): str,
@@ -207,10 +207,10 @@ def _energy_selector(hass: HomeAssistant, current: str | None = None) -> EntityS
     return EntitySelector(EntitySelectorConfig(include_entities=candidates))
 
 
-def house_meter_schema(hass: HomeAssistant, defaults: Mapping[str, Any]) -> vol.Schema:
+def house_meter_schema(hass: HomeAssistant, defaults: Mapping[str, Any]) -> Any:
     """Grid import (required), grid export and solar (optional), submission mode."""
 
-    def opt(key: str) -> vol.Optional:
+    def opt(key: str) -> Any:
         return (
             vol.Optional(key, description={"suggested_value": defaults[key]})
             if defaults.get(key)

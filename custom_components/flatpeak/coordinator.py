@@ -139,6 +139,7 @@ class UploadCoordinator(DataUpdateCoordinator[UploadStatus]):
         self._progress: dict[str, Any] = {}
         self._status = UploadStatus()
         self._failures = 0
+        self._refusals: dict[str, str] = {}
         self._lock = asyncio.Lock()
         self.trackers: dict[str, SessionTracker] = {}
         self.requests_made = 0
@@ -197,6 +198,7 @@ class UploadCoordinator(DataUpdateCoordinator[UploadStatus]):
         async with self._lock:
             now = dt_util.utcnow()
             streams = self._streams()
+            self._refusals = {}
             try:
                 more = await self._async_cycle(streams, now)
             except FlatpeakAuthenticationError as err:
@@ -213,7 +215,9 @@ class UploadCoordinator(DataUpdateCoordinator[UploadStatus]):
                 self._failures = 0
                 self.update_interval = CATCH_UP_DELAY if more else self._interval
                 for stream in streams:
-                    self._device(stream.subentry_id).last_error = None
+                    self._device(stream.subentry_id).last_error = self._refusals.get(
+                        stream.subentry_id
+                    )
             self._update_waiting(streams, now)
             await self._store.async_save(self._progress)
             return self._status
@@ -369,7 +373,7 @@ class UploadCoordinator(DataUpdateCoordinator[UploadStatus]):
                 MAX_RECORD_ATTEMPTS,
                 reason,
             )
-            self._device(item.stream.subentry_id).last_error = reason
+            self._refusals[item.stream.subentry_id] = reason
             if attempts >= MAX_RECORD_ATTEMPTS:
                 given_up.append(
                     f"{item.stream.entity_id} {item.interval.start.isoformat()}: {reason}"

@@ -10,9 +10,9 @@ from homeassistant.core import HomeAssistant, ServiceCall, ServiceResponse, Supp
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import config_validation as cv
 from homeassistant.util import dt as dt_util
-import voluptuous as vol
 
 from .client import FlatpeakError
+from .compat import vol
 from .const import DOMAIN, MAX_HISTORY_DAYS
 
 if TYPE_CHECKING:

@@ -184,9 +184,14 @@ def submit_interval(
     accepted: list[MeterRecord] = []
     for index, raw in enumerate(body):
         try:
-            accepted.append(parse_record(state, account_id, raw, batch_id))
+            record = parse_record(state, account_id, raw, batch_id)
         except RecordError as err:
             failed.append(_failure(index, raw, str(err)))
+            continue
+        if (refusal := state.take_record_refusal(record)) is not None:
+            failed.append(_failure(index, raw, refusal))
+            continue
+        accepted.append(record)
     if not non_persistent:
         for record in accepted:
             state.store_record(record)

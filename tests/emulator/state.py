@@ -54,6 +54,8 @@ class EmulatorState:
         self.faults: list[Fault] = []
         self.pending_connect: dict[str, datetime] = {}
         self.request_log: list[tuple[str, str]] = []
+        # (predicate, error, remaining): valid records Flatpeak refuses anyway, per record.
+        self.record_refusals: list[list[Any]] = []
         self.latency = 0.0
         self.token_lifetime: float = DEFAULT_TOKEN_LIFETIME
         # Seconds after a Connect completes during which rates are "not ready yet".
@@ -74,6 +76,7 @@ class EmulatorState:
             self.connect_tokens,
             self.sessions,
             self.faults,
+            self.record_refusals,
             self.pending_connect,
             self.request_log,
         ):
@@ -356,6 +359,21 @@ class EmulatorState:
         fault = Fault(path, status, count, method.upper() if method else None, retry_after, body)
         self.faults.append(fault)
         return fault
+
+    def refuse_records(
+        self, error: str, count: int = 1, where: Callable[[MeterRecord], bool] | None = None
+    ) -> None:
+        """Make the next ``count`` valid interval records (matching ``where``) fail."""
+        self.record_refusals.append([where or (lambda _record: True), error, count])
+
+    def take_record_refusal(self, record: MeterRecord) -> str | None:
+        """The error to refuse this record with, consuming one use, or None."""
+        for refusal in self.record_refusals:
+            where, error, remaining = refusal
+            if remaining > 0 and where(record):
+                refusal[2] = remaining - 1
+                return str(error)
+        return None
 
     def take_fault(self, method: str, path: str) -> Fault | None:
         """Consume one use of the first fault matching this call, if any."""

@@ -7,6 +7,7 @@ Knows HTTP and Flatpeak's JSON, nothing of Home Assistant. The caller injects th
 from __future__ import annotations
 
 import asyncio
+import base64
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from email.utils import parsedate_to_datetime
@@ -126,11 +127,8 @@ class FlatpeakClient:
         Raises :class:`FlatpeakAuthenticationError` for bad credentials and
         :class:`FlatpeakAccountDisabledError` for a disabled account.
         """
-        data = await self._send(
-            "GET",
-            "/login",
-            auth=aiohttp.BasicAuth(self._account_id, self._api_key),
-        )
+        basic = base64.b64encode(f"{self._account_id}:{self._api_key}".encode()).decode()
+        data = await self._send("GET", "/login", authorization=f"Basic {basic}")
         token = Token.from_dict(data)
         self._token = token.bearer_token
         margin = min(_TOKEN_MARGIN_SECONDS, token.expires_in / 2)
@@ -404,7 +402,7 @@ class FlatpeakClient:
         params: Mapping[str, str] | None = None,
         body: bytes | None = None,
         token: str | None = None,
-        auth: aiohttp.BasicAuth | None = None,
+        authorization: str | None = None,
     ) -> dict[str, Any]:
         """One HTTP exchange (two if the account refuses our API version)."""
         while True:
@@ -413,6 +411,8 @@ class FlatpeakClient:
                 headers["Content-Type"] = "application/json"
             if token is not None:
                 headers["Authorization"] = f"Bearer {token}"
+            elif authorization is not None:
+                headers["Authorization"] = authorization
             if self._send_version:
                 headers["Flatpeak-Version"] = API_VERSION
             try:
@@ -423,7 +423,6 @@ class FlatpeakClient:
                     params=params,
                     data=body,
                     headers=headers,
-                    auth=auth,
                     timeout=self._timeout,
                 ) as response:
                     status = response.status
