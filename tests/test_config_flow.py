@@ -50,9 +50,11 @@ HOUSE = {
 
 def ha_device_for(hass: HomeAssistant, device_id: str) -> dr.DeviceEntry | None:
     """The HA device of a Flatpeak device (lookup that works on every supported HA)."""
-    for device in dr.async_get(hass).devices.values():
-        if (DOMAIN, device_id) in device.identifiers:
-            return device
+    registry = dr.async_get(hass)
+    for entry in hass.config_entries.async_entries(DOMAIN):
+        for device in dr.async_entries_for_config_entry(registry, entry.entry_id):
+            if (DOMAIN, device_id) in device.identifiers:
+                return device
     return None
 
 

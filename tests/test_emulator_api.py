@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -18,6 +19,13 @@ from aiohttp.test_utils import TestClient
 import pytest
 
 from tests.emulator import DEMO, EmulatorState, create_app
+
+
+def basic_auth(login: str, password: str) -> dict[str, str]:
+    """An HTTP Basic Authorization header (aiohttp's BasicAuth is deprecated in newer releases)."""
+    token = base64.b64encode(f"{login}:{password}".encode()).decode()
+    return {"Authorization": f"Basic {token}"}
+
 
 START = datetime(2025, 8, 1, 12, 0, tzinfo=UTC)  # a Friday, BST
 
@@ -55,7 +63,7 @@ class Api:
         """Log in and use the token for later calls."""
         response = await self.client.get(
             "/login",
-            auth=aiohttp.BasicAuth(
+            headers=basic_auth(
                 account_id or self.demo["account_id"], api_key or self.demo["api_key"]
             ),
         )
@@ -136,7 +144,7 @@ def assert_error(body: dict[str, Any], code: str, *, status_type: str = "invalid
 async def test_login(api: Api) -> None:
     """Basic credentials give a bearer token that works on other calls."""
     response = await api.client.get(
-        "/login", auth=aiohttp.BasicAuth(api.demo["account_id"], api.demo["api_key"])
+        "/login", headers=basic_auth(api.demo["account_id"], api.demo["api_key"])
     )
     body = await response.json()
     assert response.status == 200
@@ -150,7 +158,7 @@ async def test_login(api: Api) -> None:
 async def test_bad_and_missing_credentials(api: Api) -> None:
     """Wrong key -> 403 Bad credentials; no Authorization at all -> 401."""
     response = await api.client.get(
-        "/login", auth=aiohttp.BasicAuth(api.demo["account_id"], "sk_test_wrong")
+        "/login", headers=basic_auth(api.demo["account_id"], "sk_test_wrong")
     )
     assert response.status == 403
     assert await response.json() == {"message": "Bad credentials"}
@@ -162,7 +170,7 @@ async def test_disabled_account(api: Api) -> None:
     """A disabled account cannot log in: 422 account_disabled."""
     account = api.state.add_account(disabled=True)
     response = await api.client.get(
-        "/login", auth=aiohttp.BasicAuth(account.account_id, account.api_key)
+        "/login", headers=basic_auth(account.account_id, account.api_key)
     )
     assert response.status == 422
     assert_error(await response.json(), "account_disabled")
@@ -182,7 +190,7 @@ async def test_token_expiry_and_lifetime(api: Api) -> None:
 
     await api.client.post("/_emulator/token_lifetime", json={"seconds": 5})
     response = await api.client.get(
-        "/login", auth=aiohttp.BasicAuth(api.demo["account_id"], api.demo["api_key"])
+        "/login", headers=basic_auth(api.demo["account_id"], api.demo["api_key"])
     )
     assert (await response.json())["expires_in"] == 5
 
@@ -981,7 +989,7 @@ async def test_python_m_tests_emulator_prints_its_url() -> None:
             aiohttp.ClientSession() as session,
             session.get(
                 f"{info['base_url']}/login",
-                auth=aiohttp.BasicAuth(info["account_id"], info["api_key"]),
+                headers=basic_auth(info["account_id"], info["api_key"]),
             ) as response,
         ):
             assert response.status == 200

@@ -7,6 +7,7 @@ bodies. Energy-cost rows are not: the 2024 schema requires ``tariff`` where anod
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Awaitable, Callable
 import copy
 import json
@@ -14,7 +15,6 @@ from pathlib import Path
 import re
 from typing import Any
 
-import aiohttp
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 from jsonschema import Draft4Validator, FormatChecker, ValidationError
@@ -24,7 +24,15 @@ from referencing.jsonschema import DRAFT4
 
 from tests.emulator import EmulatorState, create_app
 
-SPEC_PATH = Path("/work/shared/flatpeak/openapi-2024-08-24.json")
+
+def basic_auth(login: str, password: str) -> dict[str, str]:
+    """An HTTP Basic Authorization header (aiohttp's BasicAuth is deprecated in newer releases)."""
+    token = base64.b64encode(f"{login}:{password}".encode()).decode()
+    return {"Authorization": f"Basic {token}"}
+
+
+# Flatpeak's own OpenAPI file (Apache-2.0), copied from shared/flatpeak so a clone is complete.
+SPEC_PATH = Path(__file__).parent / "data" / "openapi-2024-08-24.json"
 SPEC_URI = "urn:flatpeak:openapi-2024-08-24"
 RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
 
@@ -105,7 +113,7 @@ async def responses(
         "login",
         "GET",
         "/login",
-        auth=aiohttp.BasicAuth(demo["account_id"], demo["api_key"]),
+        headers=basic_auth(demo["account_id"], demo["api_key"]),
     )
     headers = {"Authorization": f"Bearer {login['bearer_token']}"}
     location = await call(

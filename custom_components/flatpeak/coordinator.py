@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 import functools
 import logging
 import random
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from homeassistant.components.recorder.statistics import statistics_during_period
 from homeassistant.core import HomeAssistant, callback
@@ -44,6 +44,7 @@ from .intervals import (
     FIVE_MINUTES,
     HOUR,
     Interval,
+    StatRow,
     floor_time,
     net_negative,
     periods_between,
@@ -52,7 +53,7 @@ from .intervals import (
     rows_from_statistics,
 )
 from .repairs import async_check_sensors
-from .sessions import Session, SessionTracker
+from .sessions import Session, SessionTracker, session_for
 from .streams import Stream, entry_streams
 
 if TYPE_CHECKING:
@@ -105,7 +106,75 @@ class _Pending:
     stream: Stream
     interval: Interval
     session: str | None
+    record: MeterRecord
     attempts: int = 0
+
+
+@dataclass(slots=True)
+class _PlanJob:
+    """What the worker thread needs to plan one stream."""
+
+    stream: Stream
+    five: list[StatRow]
+    hourly: list[StatRow]
+    since: datetime
+    until: datetime
+    deficit: float
+    sessions: list[Session]
+
+
+def _read_rows(
+    hass: HomeAssistant,
+    start: datetime,
+    end: datetime,
+    entity_ids: set[str],
+    period: Literal["5minute", "hour"],
+) -> dict[str, list[StatRow]]:
+    """Recorder executor: the ``change`` rows of each sensor, in kWh."""
+    rows = statistics_during_period(hass, start, end, entity_ids, period, UNITS, {"change"})
+    return {entity_id: rows_from_statistics(items) for entity_id, items in rows.items()}  # type: ignore[arg-type]
+
+
+def _plan_jobs(jobs: list[_PlanJob], location_id: str) -> list[tuple[list[_Pending], float]]:
+    """Worker thread: intervals, netting, sessions and records of every stream."""
+    results = []
+    for job in jobs:
+        intervals = plan_intervals(job.five, job.hourly, job.since, job.until)
+        intervals, next_deficit = net_negative(intervals, job.deficit)
+        pending = []
+        for interval in intervals:
+            session = (
+                session_for(job.sessions, interval.start, interval.end) if job.sessions else None
+            )
+            pending.append(
+                _Pending(
+                    job.stream,
+                    interval,
+                    session,
+                    make_record(job.stream, location_id, interval, session),
+                )
+            )
+        results.append((pending, next_deficit))
+    return results
+
+
+def make_record(
+    stream: Stream, location_id: str, interval: Interval, session: str | None
+) -> MeterRecord:
+    """The interval record of one stream's period."""
+    return MeterRecord(
+        location_id=location_id,
+        device_id=stream.device_id,
+        start_time=interval.start,
+        end_time=interval.end,
+        value=interval.kwh,
+        units=EnergyUnits.KWH,
+        record_reference_id=record_reference_id(stream.name, interval.start),
+        session_reference_id=session,
+        energy_flow_direction=stream.flow,
+        tariff_direction=stream.tariff,
+        confidence=stream.confidence,
+    )
 
 
 class UploadCoordinator(DataUpdateCoordinator[UploadStatus]):
@@ -275,80 +344,56 @@ class UploadCoordinator(DataUpdateCoordinator[UploadStatus]):
         *,
         carry_deficit: bool = True,
     ) -> dict[str, list[_Pending]]:
-        """Each stream's new 5-minute intervals, netted and tagged with sessions."""
+        """Each stream's new 5-minute intervals, netted and tagged with sessions.
+
+        Statistics are read in the recorder's executor and turned into records in a worker
+        thread: a backfill of weeks is tens of thousands of rows, too many for the event loop.
+        """
         if not streams:
             return {}
         start = min(since.values())
         end = max(until.values())
         five, hourly = await self._async_read({s.entity_id for s in streams}, start, end)
-        planned: dict[str, list[_Pending]] = {}
+        jobs = []
         for stream in streams:
-            intervals = plan_intervals(
-                five.get(stream.entity_id, []),
-                hourly.get(stream.entity_id, []),
-                since[stream.key],
-                until[stream.key],
-            )
             state = self._stream_state(stream)
-            deficit = state.get("deficit", 0.0) if carry_deficit else 0.0
-            intervals, next_deficit = net_negative(intervals, deficit)
-            if carry_deficit:
-                state["next_deficit"] = next_deficit
             tracker = self.trackers.get(stream.subentry_id)
-            planned[stream.key] = [
-                _Pending(stream, i, tracker.session_for(i.start, i.end) if tracker else None)
-                for i in intervals
-            ]
+            jobs.append(
+                _PlanJob(
+                    stream=stream,
+                    five=five.get(stream.entity_id, []),
+                    hourly=hourly.get(stream.entity_id, []),
+                    since=since[stream.key],
+                    until=until[stream.key],
+                    deficit=state.get("deficit", 0.0) if carry_deficit else 0.0,
+                    sessions=[Session(x.id, x.start, x.end) for x in tracker.sessions]
+                    if tracker
+                    else [],
+                )
+            )
+        results = await self.hass.async_add_executor_job(_plan_jobs, jobs, self.location_id)
+        planned: dict[str, list[_Pending]] = {}
+        for job, (pending, next_deficit) in zip(jobs, results, strict=True):
+            if carry_deficit:
+                self._stream_state(job.stream)["next_deficit"] = next_deficit
+            planned[job.stream.key] = pending
         return planned
 
     async def _async_read(
         self, entity_ids: set[str], start: datetime, end: datetime
-    ) -> tuple[dict[str, list[Any]], dict[str, list[Any]]]:
+    ) -> tuple[dict[str, list[StatRow]], dict[str, list[StatRow]]]:
         """5-minute and hourly ``change`` rows, read in the recorder's executor."""
         recorder = get_instance(self.hass)
         five = await recorder.async_add_executor_job(
-            statistics_during_period,
-            self.hass,
-            start,
-            end,
-            entity_ids,
-            "5minute",
-            UNITS,
-            {"change"},
+            _read_rows, self.hass, start, end, entity_ids, "5minute"
         )
         hourly = await recorder.async_add_executor_job(
-            statistics_during_period,
-            self.hass,
-            floor_time(start, HOUR),
-            end,
-            entity_ids,
-            "hour",
-            UNITS,
-            {"change"},
+            _read_rows, self.hass, floor_time(start, HOUR), end, entity_ids, "hour"
         )
-        return (
-            {k: rows_from_statistics(v) for k, v in five.items()},  # type: ignore[arg-type]
-            {k: rows_from_statistics(v) for k, v in hourly.items()},  # type: ignore[arg-type]
-        )
-
-    def _record(self, item: _Pending) -> MeterRecord:
-        stream = item.stream
-        return MeterRecord(
-            location_id=self.location_id,
-            device_id=stream.device_id,
-            start_time=item.interval.start,
-            end_time=item.interval.end,
-            value=item.interval.kwh,
-            units=EnergyUnits.KWH,
-            record_reference_id=record_reference_id(stream.name, item.interval.start),
-            session_reference_id=item.session,
-            energy_flow_direction=stream.flow,
-            tariff_direction=stream.tariff,
-            confidence=stream.confidence,
-        )
+        return five, hourly
 
     async def _async_submit(self, pending: list[_Pending]) -> MeterBatch:
-        records = [self._record(item) for item in pending]
+        records = [item.record for item in pending]
         if len(records) > 1000:
             _LOGGER.info("Sending %s interval records to Flatpeak", len(records))
         self.requests_made += 1
@@ -411,9 +456,9 @@ class UploadCoordinator(DataUpdateCoordinator[UploadStatus]):
         for item in self._progress["retry"]:
             if (stream := by_key.get(item["stream"])) is not None:
                 interval = Interval(datetime.fromisoformat(item["start"]), float(item["kwh"]))
-                result.append(
-                    _Pending(stream, interval, item.get("session"), int(item["attempts"]))
-                )
+                session = item.get("session")
+                record = make_record(stream, self.location_id, interval, session)
+                result.append(_Pending(stream, interval, session, record, int(item["attempts"])))
         return result
 
     def _advance(self, stream: Stream, planned: list[_Pending]) -> None:

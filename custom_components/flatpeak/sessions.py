@@ -142,7 +142,3 @@ class SessionTracker:
             return
         del self.sessions[: -self.KEEP]
         self._on_change()
-
-    def session_for(self, start: datetime, end: datetime) -> str | None:
-        """The session id for a period of this charger's energy."""
-        return session_for(self.sessions, start, end)

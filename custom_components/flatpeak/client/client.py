@@ -241,19 +241,20 @@ class FlatpeakClient:
     ) -> MeterBatch:
         """Submit interval records (``PUT /meters/interval``).
 
-        Every record is validated first; nothing is sent if one is invalid. Makes
-        ``ceil(len(records) / 10,000)`` requests (none for an empty list) and merges the
-        answers: ``failed_records[].record_num`` indexes ``records``.
+        Every record is validated first (``ValueError`` names the bad one) and nothing is sent
+        if one is invalid. Makes ``ceil(len(records) / 10,000)`` requests (none for an empty
+        list) and merges the answers: ``failed_records[].record_num`` indexes ``records``.
+        Validation and JSON encoding of large submissions run in a worker thread.
         """
-        for record in records:
-            record.validate()
+        if len(records) > _OFFLOAD_JSON_ABOVE:
+            bodies = await asyncio.get_running_loop().run_in_executor(None, _encode_chunks, records)
+        else:
+            bodies = _encode_chunks(records)
         parts: list[tuple[int, dict[str, Any]]] = []
         params = {"non_persistent": "true"} if non_persistent else None
-        for offset in range(0, len(records), MAX_RECORDS_PER_CALL):
-            chunk = records[offset : offset + MAX_RECORDS_PER_CALL]
-            body = await _encode([record.to_dict() for record in chunk])
+        for index, body in enumerate(bodies):
             batch = await self._call("PUT", "/meters/interval", params=params, raw_body=body)
-            parts.append((offset, batch))
+            parts.append((index * MAX_RECORDS_PER_CALL, batch))
         return MeterBatch.merge(parts)
 
     async def submit_cumulative_readings(
@@ -494,9 +495,13 @@ def _seg(value: str) -> str:
     return quote(value, safe="")
 
 
-async def _encode(payload: list[dict[str, Any]]) -> bytes:
-    if len(payload) <= _OFFLOAD_JSON_ABOVE:
-        return json.dumps(payload).encode()
-    return await asyncio.get_running_loop().run_in_executor(
-        None, lambda: json.dumps(payload).encode()
-    )
+def _encode_chunks(records: Sequence[MeterRecord]) -> list[bytes]:
+    """Validate every record, then one JSON body per call of at most 10,000 records."""
+    for record in records:
+        record.validate()
+    return [
+        json.dumps(
+            [record.to_dict() for record in records[offset : offset + MAX_RECORDS_PER_CALL]]
+        ).encode()
+        for offset in range(0, len(records), MAX_RECORDS_PER_CALL)
+    ]
