@@ -22,6 +22,7 @@ from custom_components.flatpeak.client import (
     FlatpeakClient,
     FlatpeakConnectionError,
     FlatpeakInvalidRequestError,
+    FlatpeakNoPriceDataError,
     FlatpeakNoTariffConnectedError,
     FlatpeakNotFoundError,
     FlatpeakPendingConnectError,
@@ -389,8 +390,24 @@ async def test_prices(emulator: Emulator, client: FlatpeakClient) -> None:
 
 
 async def test_tariff_states(emulator: Emulator, client: FlatpeakClient) -> None:
-    """no_tariff_connected and pending_connect are their own errors."""
+    """no_tariff_connected, pending_connect and no_price_data are their own errors."""
     bare = emulator.state.add_location(emulator.account_id)
+    status = await client.get_location_status(bare.id)
+    assert not status.import_connected
+    assert (await client.get_location_status(emulator.location_id)).import_connected
+    emulator.state.fail_next(
+        f"/prices/{emulator.location_id}",
+        422,
+        body={
+            "object": "error",
+            "type": "invalid_request",
+            "code": "no_price_data",
+            "message": "No prices for the requested period",
+        },
+    )
+    with pytest.raises(FlatpeakNoPriceDataError) as no_data:
+        await client.get_prices(emulator.location_id, T0 + timedelta(hours=1), start=T0)
+    assert no_data.value.message == "No prices for the requested period"
     with pytest.raises(FlatpeakNoTariffConnectedError):
         await client.get_interval_cost(bare.id, T0, T0 + timedelta(hours=1))
     emulator.state.set_pending_connect(emulator.location_id, 600)

@@ -736,9 +736,13 @@ async def test_house_meter_subentry_remove_and_re_add(
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "house_meter_exists"
 
+    hass.states.async_remove("sensor.solar")  # gone, but still mapped: still shown as chosen
     result = await _subentry_flow(
         hass, entry, SUBENTRY_HOUSE_METER, SOURCE_RECONFIGURE, meter.subentry_id
     )
+    assert "sensor.solar" in _options(result, CONF_SOLAR)
+    assert "sensor.solar" not in _options(result, CONF_GRID_IMPORT)
+    add_sensors(hass)  # and back
     result = await hass.config_entries.subentries.async_configure(
         result["flow_id"], {**HOUSE, CONF_SOLAR: "sensor.grid_export"}
     )

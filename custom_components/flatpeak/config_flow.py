@@ -148,8 +148,6 @@ async def _async_check_credentials(
     try:
         client = make_client(hass, user_input)
         return client, await client.list_locations()
-    except InvalidBaseUrl:
-        errors[CONF_BASE_URL] = "invalid_base_url"
     except FlatpeakAccountDisabledError:
         errors["base"] = "account_disabled"
     except FlatpeakAuthenticationError:

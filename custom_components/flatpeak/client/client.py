@@ -50,6 +50,7 @@ from .models import (
     MeterRecord,
     Prices,
     TariffDirection,
+    TariffStatus,
     Token,
     format_time,
 )
@@ -204,6 +205,10 @@ class FlatpeakClient:
     async def get_location(self, location_id: str) -> Location:
         """Fetch a location, with its tariff status (``GET /locations/{id}``, one request)."""
         return Location.from_dict(await self._call("GET", f"/locations/{_seg(location_id)}"))
+
+    async def get_location_status(self, location_id: str) -> TariffStatus:
+        """Which tariff parts a location has connected (``GET /locations/{id}``, one request)."""
+        return (await self.get_location(location_id)).tariff_status
 
     # -- connect ----------------------------------------------------------------------
 
