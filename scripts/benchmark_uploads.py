@@ -69,12 +69,10 @@ async def main(days: int) -> None:
     await runner.cleanup()
     print(f"backfill of {days} days x 3 streams: {len(records)} records")
     print(f"  plan + build records: {1000 * (t1 - t0):8.1f} ms (worker thread in HA)")
-    print(
-        f"  validate + encode:    {1000 * (t2 - t1):8.1f} ms (worker thread), {sum(map(len, bodies)) / 1e6:.1f} MB"
-    )
-    print(
-        f"  submit to emulator:   {1000 * (t3 - t2):8.1f} ms incl. encoding, {len(state.request_log) - before} requests"
-    )
+    size = sum(map(len, bodies)) / 1e6
+    requests = len(state.request_log) - before
+    print(f"  validate + encode:    {1000 * (t2 - t1):8.1f} ms (worker thread), {size:.1f} MB")
+    print(f"  submit to emulator:   {1000 * (t3 - t2):8.1f} ms incl. encoding, {requests} requests")
     print(f"  accepted: {batch.records_accepted}, failed: {len(batch.failed_records)}")
 
 
