@@ -108,8 +108,7 @@ async def make_entry(
         title="1 Test Street, London",
         unique_id=location_id,
         data={**emulator.credentials, CONF_LOCATION_ID: location_id, **data},
-        options={"upload_interval": 15, "history_days": 10, "cost_refresh_interval": 30}
-        | (options or {}),
+        options={"upload_interval": 15, "history_days": 10} | (options or {}),
         subentries_data=subentries,
     )
     entry.add_to_hass(hass)

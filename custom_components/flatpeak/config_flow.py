@@ -58,7 +58,6 @@ from .const import (
     CONF_API_KEY,
     CONF_BASE_URL,
     CONF_CHARGER_ENERGY,
-    CONF_COST_REFRESH_INTERVAL,
     CONF_DEVICE_ID,
     CONF_GRID_EXPORT,
     CONF_GRID_IMPORT,
@@ -73,7 +72,6 @@ from .const import (
     CONF_SOLAR,
     CONF_SUBMISSION_MODE,
     CONF_UPLOAD_INTERVAL,
-    DEFAULT_COST_REFRESH_MIN,
     DEFAULT_HISTORY_DAYS,
     DEFAULT_POWER_THRESHOLD_W,
     DEFAULT_SESSION_STATES,
@@ -281,7 +279,7 @@ class FlatpeakConfigFlow(ConfigFlow, domain=DOMAIN):
     @staticmethod
     @callback
     def async_get_options_flow(config_entry: ConfigEntry) -> FlatpeakOptionsFlow:
-        """Options: upload interval, history window, cost refresh."""
+        """Options: upload interval and history window."""
         return FlatpeakOptionsFlow()
 
     @classmethod
@@ -490,7 +488,6 @@ class FlatpeakConfigFlow(ConfigFlow, domain=DOMAIN):
                         options={
                             CONF_UPLOAD_INTERVAL: DEFAULT_UPLOAD_INTERVAL_MIN,
                             CONF_HISTORY_DAYS: DEFAULT_HISTORY_DAYS,
-                            CONF_COST_REFRESH_INTERVAL: DEFAULT_COST_REFRESH_MIN,
                         },
                         subentries=[
                             {
@@ -609,7 +606,7 @@ class FlatpeakConfigFlow(ConfigFlow, domain=DOMAIN):
 
 
 class FlatpeakOptionsFlow(OptionsFlow):
-    """Tunables: upload interval, history window, cost refresh interval."""
+    """Tunables: upload interval and history window."""
 
     async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """One form for all options."""
@@ -646,10 +643,6 @@ class FlatpeakOptionsFlow(OptionsFlow):
                             unit_of_measurement="d",
                         )
                     ),
-                    vol.Required(
-                        CONF_COST_REFRESH_INTERVAL,
-                        default=options.get(CONF_COST_REFRESH_INTERVAL, DEFAULT_COST_REFRESH_MIN),
-                    ): minutes(5, 240),
                 }
             ),
         )

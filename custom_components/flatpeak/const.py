@@ -41,13 +41,11 @@ DEFAULT_POWER_THRESHOLD_W: Final = 100.0
 # Options
 CONF_UPLOAD_INTERVAL: Final = "upload_interval"
 CONF_HISTORY_DAYS: Final = "history_days"
-CONF_COST_REFRESH_INTERVAL: Final = "cost_refresh_interval"
 DEFAULT_UPLOAD_INTERVAL_MIN: Final = 15
 MIN_UPLOAD_INTERVAL_MIN: Final = 5
 MAX_UPLOAD_INTERVAL_MIN: Final = 60
 DEFAULT_HISTORY_DAYS: Final = 10
 MAX_HISTORY_DAYS: Final = 365
-DEFAULT_COST_REFRESH_MIN: Final = 30
 
 # Repair issue ids (suffixed with the entry or subentry id)
 ISSUE_NO_IMPORT_TARIFF: Final = "no_import_tariff"
