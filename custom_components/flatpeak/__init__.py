@@ -6,9 +6,10 @@ from dataclasses import dataclass
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import Platform
-from homeassistant.core import HomeAssistant
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryAuthFailed, ConfigEntryError, ConfigEntryNotReady
 from homeassistant.helpers import config_validation as cv, device_registry as dr
+from homeassistant.helpers.start import async_at_started
 from homeassistant.helpers.typing import ConfigType
 
 from .client import (
@@ -74,7 +75,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: FlatpeakConfigEntry) -> 
             translation_placeholders={"error": str(err)},
         ) from err
 
-    uploads = UploadCoordinator(hass, entry, client)
+    uploads = UploadCoordinator(hass, entry, client, location)
     for unsubscribe in await uploads.async_load():
         entry.async_on_unload(unsubscribe)
     entry.runtime_data = FlatpeakRuntimeData(client=client, location=location, uploads=uploads)
@@ -82,10 +83,15 @@ async def async_setup_entry(hass: HomeAssistant, entry: FlatpeakConfigEntry) -> 
     _async_register_devices(hass, entry)
 
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
-    # Uploads run whether or not any entity listens; the first cycle (with the history
-    # window) runs in the background so set-up stays quick.
+    # Uploads run whether or not any entity listens. The first cycle (with the history
+    # window) runs in the background once HA has started, when every sensor is there.
     entry.async_on_unload(uploads.async_add_listener(lambda: None))
-    entry.async_create_background_task(hass, uploads.async_refresh(), f"{DOMAIN} first upload")
+
+    @callback
+    def _first_upload(_hass: HomeAssistant) -> None:
+        entry.async_create_background_task(hass, uploads.async_refresh(), f"{DOMAIN} first upload")
+
+    entry.async_on_unload(async_at_started(hass, _first_upload))
     entry.async_on_unload(entry.add_update_listener(_async_reload))
     return True
 

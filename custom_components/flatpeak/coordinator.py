@@ -27,6 +27,7 @@ from .client import (
     FlatpeakClient,
     FlatpeakError,
     FlatpeakRateLimitError,
+    Location,
     MeterBatch,
     MeterRecord,
 )
@@ -52,7 +53,7 @@ from .intervals import (
     record_reference_id,
     rows_from_statistics,
 )
-from .repairs import async_check_sensors
+from .repairs import async_check_sensors, async_check_tariff
 from .sessions import Session, SessionTracker, session_for
 from .streams import Stream, entry_streams
 
@@ -187,7 +188,9 @@ class UploadCoordinator(DataUpdateCoordinator[UploadStatus]):
 
     config_entry: ConfigEntry
 
-    def __init__(self, hass: HomeAssistant, entry: ConfigEntry, client: FlatpeakClient) -> None:
+    def __init__(
+        self, hass: HomeAssistant, entry: ConfigEntry, client: FlatpeakClient, location: Location
+    ) -> None:
         """Create the coordinator; :meth:`async_load` must run before the first cycle."""
         self._interval = timedelta(
             minutes=entry.options.get(CONF_UPLOAD_INTERVAL, DEFAULT_UPLOAD_INTERVAL_MIN)
@@ -201,6 +204,7 @@ class UploadCoordinator(DataUpdateCoordinator[UploadStatus]):
             always_update=True,
         )
         self.client = client
+        self.location = location
         self.location_id: str = entry.data[CONF_LOCATION_ID]
         self._store: Store[dict[str, Any]] = Store(
             hass, STORE_VERSION, f"{DOMAIN}.{entry.entry_id}"
@@ -270,7 +274,10 @@ class UploadCoordinator(DataUpdateCoordinator[UploadStatus]):
             self._refusals = {}
             try:
                 more = await self._async_cycle(streams, now)
+                await self._async_recheck_tariff()
             except FlatpeakAuthenticationError as err:
+                for stream in streams:
+                    self._device(stream.subentry_id).last_error = str(err)
                 raise ConfigEntryAuthFailed(
                     translation_domain=DOMAIN, translation_key="invalid_auth"
                 ) from err
@@ -287,9 +294,16 @@ class UploadCoordinator(DataUpdateCoordinator[UploadStatus]):
                     self._device(stream.subentry_id).last_error = self._refusals.get(
                         stream.subentry_id
                     )
-            self._update_waiting(streams, now)
+            self._update_waiting(entry_streams(self.config_entry), now)
             await self._store.async_save(self._progress)
             return self._status
+
+    async def _async_recheck_tariff(self) -> None:
+        """While no import tariff is connected, look again each cycle (one extra request)."""
+        if self.location.tariff_status.import_connected:
+            return
+        self.location = await self.client.get_location(self.location_id)
+        async_check_tariff(self.hass, self.config_entry, self.location)
 
     def _streams(self) -> list[Stream]:
         """Streams whose sensor is usable; a broken one gets a repair issue, not a stall."""
@@ -384,8 +398,9 @@ class UploadCoordinator(DataUpdateCoordinator[UploadStatus]):
     ) -> tuple[dict[str, list[StatRow]], dict[str, list[StatRow]]]:
         """5-minute and hourly ``change`` rows, read in the recorder's executor."""
         recorder = get_instance(self.hass)
+        # From the top of the hour: plan_intervals needs the whole hour to check it.
         five = await recorder.async_add_executor_job(
-            _read_rows, self.hass, start, end, entity_ids, "5minute"
+            _read_rows, self.hass, floor_time(start, HOUR), end, entity_ids, "5minute"
         )
         hourly = await recorder.async_add_executor_job(
             _read_rows, self.hass, floor_time(start, HOUR), end, entity_ids, "hour"
@@ -402,7 +417,11 @@ class UploadCoordinator(DataUpdateCoordinator[UploadStatus]):
     def _confirm(self, pending: list[_Pending], batch: MeterBatch, now: datetime) -> None:
         """Keep refused records for a retry; give up on them after a few attempts."""
         failed = {f.record_num: f.error for f in batch.failed_records}
-        retry: list[dict[str, Any]] = []
+        # Retries of streams left out of this cycle (a sensor with a repair issue) stay queued.
+        sent = {item.stream.key for item in pending}
+        retry: list[dict[str, Any]] = [
+            r for r in self._progress["retry"] if r["stream"] not in sent
+        ]
         given_up: list[str] = []
         for index, item in enumerate(pending):
             if index not in failed:

@@ -11,6 +11,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+import math
 
 FIVE_MINUTES = timedelta(minutes=5)
 HOUR = timedelta(hours=1)
@@ -53,7 +54,7 @@ def rows_from_statistics(rows: Iterable[dict[str, object]]) -> list[StatRow]:
     for row in rows:
         change = row.get("change")
         start = row.get("start")
-        if not isinstance(change, int | float):
+        if not isinstance(change, int | float) or not math.isfinite(change):
             continue
         if isinstance(start, int | float):
             start = datetime.fromtimestamp(start, UTC)
@@ -65,20 +66,22 @@ def rows_from_statistics(rows: Iterable[dict[str, object]]) -> list[StatRow]:
 def plan_intervals(
     five_minute: Sequence[StatRow], hourly: Sequence[StatRow], since: datetime, until: datetime
 ) -> list[Interval]:
-    """The 5-minute intervals of ``[since, until)``, in time order.
+    """The 5-minute intervals from ``since`` to ``until``, in time order.
 
-    Per UTC hour: 5-minute rows are used when they account for the hour's energy (or the hour
-    has no hourly row yet, or ``since`` falls inside it, which means earlier periods of the
-    hour were already taken from 5-minute rows). Otherwise the hour's energy comes from its
-    hourly row, split evenly over its twelve periods: 5-minute rows are purged after the
-    recorder's keep days, hourly rows are kept.
+    Per UTC hour, 5-minute rows are used when they account for the hour's energy, or when
+    the hour has no hourly row yet. Otherwise (5-minute rows are purged after the recorder's
+    keep days; hourly rows are kept) the hourly row is spread evenly over the hour's twelve
+    periods. That can include periods before ``since`` in the same hour: sent again with the
+    same reference ids, they replace what was sent from 5-minute rows, so the hour is whole
+    and nothing is counted twice.
     """
+    first_hour = floor_time(since, HOUR)
     by_hour: dict[datetime, list[StatRow]] = defaultdict(list)
     for row in five_minute:
-        if since <= row.start and row.start + FIVE_MINUTES <= until:
+        if first_hour <= row.start and row.start + FIVE_MINUTES <= until:
             by_hour[floor_time(row.start, HOUR)].append(row)
     hour_rows = {
-        row.start: row for row in hourly if since <= row.start and row.start + HOUR <= until
+        row.start: row for row in hourly if first_hour <= row.start and row.start + HOUR <= until
     }
     intervals: list[Interval] = []
     for hour in sorted(set(by_hour) | set(hour_rows)):
@@ -90,7 +93,11 @@ def plan_intervals(
                 Interval(hour + FIVE_MINUTES * i, share) for i in range(PERIODS_PER_HOUR)
             )
         else:
-            intervals.extend(Interval(r.start, r.kwh) for r in sorted(rows, key=lambda r: r.start))
+            intervals.extend(
+                Interval(r.start, r.kwh)
+                for r in sorted(rows, key=lambda r: r.start)
+                if r.start >= since
+            )
     return intervals
 
 
