@@ -235,6 +235,7 @@ async def test_picked_location_unreachable(hass: HomeAssistant, emulator: Emulat
     )
     assert result["step_id"] == "location"
     assert result["errors"] == {"base": "cannot_connect"}
+    assert emulator.location_id in _options(result, "location")  # the same list again
 
 
 async def test_location_without_tariff_is_explained(

@@ -324,33 +324,46 @@ class FlatpeakConfigFlow(ConfigFlow, domain=DOMAIN):
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
         """Pick one of the account's locations, enter an id, or connect a tariff now."""
-        errors: dict[str, str] = {}
         if user_input is not None:
             choice = user_input[CONF_LOCATION]
             if choice == PICK_CONNECT:
                 return await self.async_step_connect()
             if choice == PICK_MANUAL:
                 return await self.async_step_location_id()
-            return await self._async_use_location(choice, errors, "location")
+            return await self._async_use_location(choice, {}, "location")
+        return self._location_form({})
+
+    def _location_form(self, errors: dict[str, str]) -> ConfigFlowResult:
+        """The account's locations (with tariff status), then Connect and 'enter an id'."""
         options = [
             SelectOptionDict(value=loc.id, label=f"{loc.name} ({_tariff_label(loc)})")
             for loc in self._locations.values()
         ]
+        # Labels of these two come from the selector translations.
         options += [
-            SelectOptionDict(
-                value=PICK_CONNECT, label="Connect a tariff now with Flatpeak Connect"
-            ),
-            SelectOptionDict(value=PICK_MANUAL, label="Enter a location id"),
+            SelectOptionDict(value=PICK_CONNECT, label=PICK_CONNECT),
+            SelectOptionDict(value=PICK_MANUAL, label=PICK_MANUAL),
         ]
         return self.async_show_form(
             step_id="location",
             data_schema=vol.Schema(
                 {
                     vol.Required(CONF_LOCATION, default=options[0]["value"]): SelectSelector(
-                        SelectSelectorConfig(options=options, mode=SelectSelectorMode.LIST)
+                        SelectSelectorConfig(
+                            options=options,
+                            mode=SelectSelectorMode.LIST,
+                            translation_key=CONF_LOCATION,
+                        )
                     )
                 }
             ),
+            errors=errors,
+        )
+
+    def _location_id_form(self, errors: dict[str, str], default: str = "") -> ConfigFlowResult:
+        return self.async_show_form(
+            step_id="location_id",
+            data_schema=vol.Schema({vol.Required(CONF_LOCATION_ID, default=default): str}),
             errors=errors,
         )
 
@@ -358,16 +371,11 @@ class FlatpeakConfigFlow(ConfigFlow, domain=DOMAIN):
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
         """A location id typed in (``loc_…``)."""
-        errors: dict[str, str] = {}
         if user_input is not None:
             return await self._async_use_location(
-                user_input[CONF_LOCATION_ID].strip(), errors, "location_id"
+                user_input[CONF_LOCATION_ID].strip(), {}, "location_id"
             )
-        return self.async_show_form(
-            step_id="location_id",
-            data_schema=vol.Schema({vol.Required(CONF_LOCATION_ID): str}),
-            errors=errors,
-        )
+        return self._location_id_form({})
 
     async def _async_use_location(
         self, location_id: str, errors: dict[str, str], step_id: str
@@ -385,18 +393,8 @@ class FlatpeakConfigFlow(ConfigFlow, domain=DOMAIN):
             errors["base"] = "unknown"
         if errors:
             if step_id == "location_id":
-                return self.async_show_form(
-                    step_id="location_id",
-                    data_schema=vol.Schema(
-                        {vol.Required(CONF_LOCATION_ID, default=location_id): str}
-                    ),
-                    errors=errors,
-                )
-            return self.async_show_form(
-                step_id="location",
-                data_schema=vol.Schema({vol.Required(CONF_LOCATION): str}),
-                errors=errors,
-            )
+                return self._location_id_form(errors, location_id)
+            return self._location_form(errors)
         assert self._location is not None
         await self.async_set_unique_id(self._location.id)
         self._abort_if_unique_id_configured()

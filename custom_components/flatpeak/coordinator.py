@@ -97,7 +97,6 @@ class UploadStatus:
     """State after the latest cycle, by subentry id."""
 
     devices: dict[str, DeviceStatus] = field(default_factory=dict)
-    records_sent: int = 0
 
 
 @dataclass(slots=True)
@@ -548,21 +547,60 @@ class UploadCoordinator(DataUpdateCoordinator[UploadStatus]):
             now = dt_util.utcnow()
             end = min(end, floor_time(now, FIVE_MINUTES))
             start = floor_time(start, FIVE_MINUTES)
-            streams = [s for s in self._streams() if not s.cumulative]
+            usable = self._streams()
+            streams = [s for s in usable if not s.cumulative]
+            # Registers cannot be re-sent for a past range without breaking their continuity.
+            skipped = sorted(s.entity_id for s in usable if s.cumulative)
             keys = [s.key for s in streams]
             planned = await self._async_plan(
                 streams, dict.fromkeys(keys, start), dict.fromkeys(keys, end), carry_deficit=False
             )
             pending = [p for s in streams for p in planned[s.key]]
             if not pending:
-                return {"records_sent": 0, "records_failed": 0, "requests": 0}
+                return {
+                    "records_sent": 0,
+                    "records_failed": 0,
+                    "requests": 0,
+                    "kwh": 0.0,
+                    "skipped_cumulative": skipped,
+                }
             batch = await self._async_submit(pending)
             return {
                 "records_sent": batch.records_accepted,
                 "records_failed": len(batch.failed_records),
                 "requests": len(batch.batch_ids),
                 "kwh": round(sum(p.interval.kwh for p in pending), 6),
+                "skipped_cumulative": skipped,
             }
+
+    def diagnostics(self) -> dict[str, Any]:
+        """Where each stream has got to, for the diagnostics download."""
+        return {
+            "streams": {
+                key: {k: v for k, v in state.items() if k != "next_deficit"}
+                for key, state in self._progress.get("streams", {}).items()
+            },
+            "retry_queue": len(self._progress.get("retry", [])),
+            "records_given_up": self._progress.get("rejected", 0),
+            "consecutive_failures": self._failures,
+            "update_interval_seconds": self.update_interval.total_seconds()
+            if self.update_interval
+            else None,
+            "sessions": {
+                sub: [s.as_dict() for s in tracker.sessions[-5:]]
+                for sub, tracker in self.trackers.items()
+            },
+            "devices": {
+                sub: {
+                    "last_success": status.last_success.isoformat()
+                    if status.last_success
+                    else None,
+                    "waiting": status.waiting,
+                    "last_error": status.last_error,
+                }
+                for sub, status in self._status.devices.items()
+            },
+        }
 
     @property
     def status(self) -> UploadStatus:

@@ -58,4 +58,5 @@ async def async_get_config_entry_diagnostics(
             "live_mode": runtime.client.live_mode,
             "requests_made": runtime.client.request_count,
         }
+        data["uploads"] = runtime.uploads.diagnostics()
     return async_redact_data(data, TO_REDACT)
