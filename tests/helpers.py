@@ -113,3 +113,14 @@ async def make_entry(
     )
     entry.add_to_hass(hass)
     return entry
+
+
+def device_subentries(device: Any, entry_id: str) -> set[str | None]:
+    """The subentries a device belongs to, on every supported HA.
+
+    HA 2026.8 gave a device one entry and one subentry (``config_subentry_id``); earlier
+    releases map entries to sets of subentries.
+    """
+    if hasattr(device, "config_subentry_id"):
+        return {device.config_subentry_id} if device.config_entry_id == entry_id else set()
+    return set(device.config_entries_subentries.get(entry_id, set()))

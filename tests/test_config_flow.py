@@ -38,7 +38,7 @@ from custom_components.flatpeak.const import (
 )
 from custom_components.flatpeak.devices import async_reference_id
 from tests.conftest import Emulator
-from tests.helpers import add_sensors, make_entry
+from tests.helpers import add_sensors, device_subentries, make_entry
 
 HOUSE = {
     CONF_GRID_IMPORT: "sensor.grid_import",
@@ -139,7 +139,7 @@ async def test_full_flow_registers_house_meter(hass: HomeAssistant, emulator: Em
 
     ha_device = ha_device_for(hass, device.id)
     assert ha_device is not None
-    assert subentry.subentry_id in ha_device.config_entries_subentries[entry.entry_id]
+    assert subentry.subentry_id in device_subentries(ha_device, entry.entry_id)
 
 
 def _client(hass: HomeAssistant, emulator: Emulator) -> FlatpeakClient:
