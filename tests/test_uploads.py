@@ -340,14 +340,15 @@ async def test_broken_sensor_does_not_block_others(
         await statistics_change(hass, "sensor.grid_import", meter.start, meter.t), abs=1e-6
     )
     subentry_id = next(iter(entry.subentries))
-    issue = ir.async_get(hass).async_get_issue(DOMAIN, f"sensor_problem_{subentry_id}_grid_export")
+    prefix = f"sensor_problem_{entry.entry_id}_{subentry_id}"
+    issue = ir.async_get(hass).async_get_issue(DOMAIN, f"{prefix}_grid_export")
     assert issue is not None
     assert issue.translation_key == "sensor_missing"
 
     # a sensor that stops being an energy sensor is reported too
     meter.set("sensor.solar", "5", {"device_class": "power", "unit_of_measurement": "W"})
     await uploads(entry).async_refresh()
-    issue = ir.async_get(hass).async_get_issue(DOMAIN, f"sensor_problem_{subentry_id}_solar")
+    issue = ir.async_get(hass).async_get_issue(DOMAIN, f"{prefix}_solar")
     assert issue is not None
     assert issue.translation_key == "sensor_not_energy"
 
@@ -356,11 +357,8 @@ async def test_broken_sensor_does_not_block_others(
     meter.set("sensor.solar", "20")
     await meter.period({"sensor.grid_import": 105, "sensor.grid_export": 61, "sensor.solar": 21})
     await uploads(entry).async_refresh()
-    assert ir.async_get(hass).async_get_issue(DOMAIN, f"sensor_problem_{subentry_id}_solar") is None
-    assert (
-        ir.async_get(hass).async_get_issue(DOMAIN, f"sensor_problem_{subentry_id}_grid_export")
-        is None
-    )
+    assert ir.async_get(hass).async_get_issue(DOMAIN, f"{prefix}_solar") is None
+    assert ir.async_get(hass).async_get_issue(DOMAIN, f"{prefix}_grid_export") is None
     await assert_conserved(hass, emulator, device_id, meter)
 
 

@@ -98,6 +98,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: FlatpeakConfigEntry) -> 
 
 async def async_unload_entry(hass: HomeAssistant, entry: FlatpeakConfigEntry) -> bool:
     """Release everything the entry holds."""
+    await entry.runtime_data.uploads.async_flush()
     return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
 
 

@@ -71,6 +71,7 @@ BACKOFF_MAX = timedelta(hours=1)
 # A cycle reads at most this much of a stream's backlog; the rest follows at once.
 MAX_SPAN_PER_CYCLE = timedelta(days=31)
 CATCH_UP_DELAY = timedelta(seconds=5)
+HISTORY_NETTING_LOOKBACK = timedelta(days=1)
 UNITS = {"energy": "kWh"}
 
 
@@ -248,6 +249,10 @@ class UploadCoordinator(DataUpdateCoordinator[UploadStatus]):
             s.as_dict() for s in self.trackers[subentry_id].sessions
         ]
         self._store.async_delay_save(lambda: self._progress, 1.0)
+
+    async def async_flush(self) -> None:
+        """Write progress now (unload): no delayed save may outlive the entry."""
+        await self._store.async_save(self._progress)
 
     def _cursor(self, stream: Stream, now: datetime) -> datetime:
         value = self._progress["streams"].get(stream.key, {}).get("cursor")
@@ -547,15 +552,19 @@ class UploadCoordinator(DataUpdateCoordinator[UploadStatus]):
             now = dt_util.utcnow()
             end = min(end, floor_time(now, FIVE_MINUTES))
             start = floor_time(start, FIVE_MINUTES)
-            usable = self._streams()
-            streams = [s for s in usable if not s.cumulative]
+            streams = [s for s in self._streams() if not s.cumulative]
             # Registers cannot be re-sent for a past range without breaking their continuity.
-            skipped = sorted(s.entity_id for s in usable if s.cumulative)
+            skipped = sorted(s.entity_id for s in entry_streams(self.config_entry) if s.cumulative)
             keys = [s.key for s in streams]
+            # Netting a decrease depends on what came before: plan from a day earlier, as the
+            # regular cycle did, so re-sent periods get the values they had the first time.
             planned = await self._async_plan(
-                streams, dict.fromkeys(keys, start), dict.fromkeys(keys, end), carry_deficit=False
+                streams,
+                dict.fromkeys(keys, start - HISTORY_NETTING_LOOKBACK),
+                dict.fromkeys(keys, end),
+                carry_deficit=False,
             )
-            pending = [p for s in streams for p in planned[s.key]]
+            pending = [p for s in streams for p in planned[s.key] if p.interval.start >= start]
             if not pending:
                 return {
                     "records_sent": 0,
@@ -565,11 +574,13 @@ class UploadCoordinator(DataUpdateCoordinator[UploadStatus]):
                     "skipped_cumulative": skipped,
                 }
             batch = await self._async_submit(pending)
+            refused = {f.record_num for f in batch.failed_records}
+            accepted_kwh = sum(p.interval.kwh for i, p in enumerate(pending) if i not in refused)
             return {
                 "records_sent": batch.records_accepted,
                 "records_failed": len(batch.failed_records),
                 "requests": len(batch.batch_ids),
-                "kwh": round(sum(p.interval.kwh for p in pending), 6),
+                "kwh": round(accepted_kwh, 6),
                 "skipped_cumulative": skipped,
             }
 

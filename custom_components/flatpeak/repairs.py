@@ -50,6 +50,11 @@ def async_check_tariff(hass: HomeAssistant, entry: ConfigEntry, location: Locati
     )
 
 
+def sensor_issue_id(entry_id: str, subentry_id: str, key: str) -> str:
+    """The repair issue of one mapped sensor; scoped by entry so cleanup never strays."""
+    return f"{ISSUE_SENSOR_PROBLEM}_{entry_id}_{subentry_id}_{key}"
+
+
 @callback
 def async_check_sensors(hass: HomeAssistant, entry: ConfigEntry) -> dict[str, str]:
     """Raise or clear one issue per mapped sensor that is missing or no longer energy.
@@ -62,7 +67,7 @@ def async_check_sensors(hass: HomeAssistant, entry: ConfigEntry) -> dict[str, st
         for key in SENSOR_KEYS:
             if not (entity_id := subentry.data.get(key)):
                 continue
-            issue_id = f"{ISSUE_SENSOR_PROBLEM}_{subentry.subentry_id}_{key}"
+            issue_id = sensor_issue_id(entry.entry_id, subentry.subentry_id, key)
             if (problem := sensor_problem(hass, entity_id)) is None:
                 continue
             broken[entity_id] = problem
@@ -88,15 +93,10 @@ def async_check_sensors(hass: HomeAssistant, entry: ConfigEntry) -> dict[str, st
 def async_clear_sensor_issues(
     hass: HomeAssistant, entry: ConfigEntry, keep: set[str] | None = None
 ) -> None:
-    """Delete this entry's sensor issues except ``keep``."""
-    registry = ir.async_get(hass)
-    prefixes = tuple(f"{ISSUE_SENSOR_PROBLEM}_{sub_id}_" for sub_id in entry.subentries)
-    for domain, issue_id in list(registry.issues):
-        if domain != DOMAIN or not issue_id.startswith(ISSUE_SENSOR_PROBLEM):
-            continue
-        if issue_id in (keep or set()):
-            continue
-        if issue_id.startswith(prefixes) or not prefixes:
+    """Delete this entry's sensor issues except ``keep``, also those of removed subentries."""
+    prefix = f"{ISSUE_SENSOR_PROBLEM}_{entry.entry_id}_"
+    for domain, issue_id in list(ir.async_get(hass).issues):
+        if domain == DOMAIN and issue_id.startswith(prefix) and issue_id not in (keep or set()):
             ir.async_delete_issue(hass, DOMAIN, issue_id)
 
 

@@ -71,10 +71,10 @@ async def _async_upload_history(call: ServiceCall) -> ServiceResponse:
     entry = _loaded_entry(call)
     start = _aware(call.data[ATTR_START])
     end = _aware(call.data.get(ATTR_END) or dt_util.utcnow())
-    if end <= start:
-        raise ServiceValidationError(translation_domain=DOMAIN, translation_key="end_before_start")
     if start > dt_util.utcnow():
         raise ServiceValidationError(translation_domain=DOMAIN, translation_key="start_in_future")
+    if end <= start:
+        raise ServiceValidationError(translation_domain=DOMAIN, translation_key="end_before_start")
     if end - start > timedelta(days=MAX_HISTORY_DAYS):
         raise ServiceValidationError(
             translation_domain=DOMAIN,
