@@ -48,6 +48,7 @@ from .client import (
     FlatpeakClient,
     FlatpeakConnectionError,
     FlatpeakError,
+    FlatpeakInvalidRequestError,
     FlatpeakNotFoundError,
     FlatpeakUnavailableError,
     Location,
@@ -146,16 +147,24 @@ async def _async_check_credentials(
     try:
         client = make_client(hass, user_input)
         return client, await client.list_locations()
-    except FlatpeakAccountDisabledError:
-        errors["base"] = "account_disabled"
-    except FlatpeakAuthenticationError:
-        errors["base"] = "invalid_auth"
-    except (FlatpeakConnectionError, FlatpeakUnavailableError):
-        errors["base"] = "cannot_connect"
-    except FlatpeakError:
-        _LOGGER.exception("Unexpected answer from Flatpeak while signing in")
-        errors["base"] = "unknown"
+    except FlatpeakError as err:
+        errors["base"] = form_error(err, "signing in")
     return None
+
+
+def form_error(err: FlatpeakError, doing: str, refused: str = "unknown") -> str:
+    """The form error for a Flatpeak error; ``refused`` for a 4xx Flatpeak gave a reason for."""
+    if isinstance(err, FlatpeakAccountDisabledError):
+        return "account_disabled"
+    if isinstance(err, FlatpeakAuthenticationError):
+        return "invalid_auth"
+    if isinstance(err, FlatpeakConnectionError | FlatpeakUnavailableError):
+        return "cannot_connect"
+    if isinstance(err, FlatpeakInvalidRequestError) and refused != "unknown":
+        _LOGGER.error("Flatpeak refused %s: %s", doing, err)
+        return refused
+    _LOGGER.exception("Unexpected answer from Flatpeak while %s", doing)
+    return "unknown"
 
 
 def _credentials_schema(defaults: Mapping[str, Any]) -> Any:
@@ -250,16 +259,6 @@ def check_house_meter(user_input: Mapping[str, Any], errors: dict[str, str]) -> 
         seen.add(entity_id)
     chosen[CONF_SUBMISSION_MODE] = user_input.get(CONF_SUBMISSION_MODE, SUBMISSION_INTERVAL)
     return chosen
-
-
-def _device_error(err: FlatpeakError, errors: dict[str, str]) -> None:
-    if isinstance(err, FlatpeakAuthenticationError):
-        errors["base"] = "invalid_auth"
-    elif isinstance(err, FlatpeakConnectionError | FlatpeakUnavailableError):
-        errors["base"] = "cannot_connect"
-    else:
-        _LOGGER.error("Flatpeak refused the device registration: %s", err)
-        errors["base"] = "device_registration_failed"
 
 
 class FlatpeakConfigFlow(ConfigFlow, domain=DOMAIN):
@@ -386,11 +385,8 @@ class FlatpeakConfigFlow(ConfigFlow, domain=DOMAIN):
             self._location = await self._client.get_location(location_id)
         except FlatpeakNotFoundError:
             errors["base"] = "location_not_found"
-        except (FlatpeakConnectionError, FlatpeakUnavailableError):
-            errors["base"] = "cannot_connect"
-        except FlatpeakError:
-            _LOGGER.exception("Unexpected answer from Flatpeak while reading a location")
-            errors["base"] = "unknown"
+        except FlatpeakError as err:
+            errors["base"] = form_error(err, "reading a location")
         if errors:
             if step_id == "location_id":
                 return self._location_id_form(errors, location_id)
@@ -478,7 +474,9 @@ class FlatpeakConfigFlow(ConfigFlow, domain=DOMAIN):
                         self._client, reference_id, DeviceType.OTHER, self._location.id
                     )
                 except FlatpeakError as err:
-                    _device_error(err, errors)
+                    errors["base"] = form_error(
+                        err, "the device registration", "device_registration_failed"
+                    )
                 else:
                     return self.async_create_entry(
                         title=self._location.name,
@@ -667,7 +665,9 @@ class _DeviceSubentryFlow(ConfigSubentryFlow):
                 client, reference_id, device_type, self._get_entry().data[CONF_LOCATION_ID]
             )
         except FlatpeakError as err:
-            _device_error(err, errors)
+            errors["base"] = form_error(
+                err, "the device registration", "device_registration_failed"
+            )
             return None
 
 
