@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator
 from dataclasses import dataclass
+import logging
 from typing import Any
 
 import pytest
 
 import custom_components  # noqa: F401  # must win over the harness's testing_config package
 from tests.emulator import EmulatorState, create_app
+
+# The test harness logs every SQL statement at INFO; that buries real failures in CI output.
+logging.getLogger("sqlalchemy.engine").setLevel(logging.WARNING)
 
 
 @pytest.fixture(autouse=True)
