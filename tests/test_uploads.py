@@ -362,6 +362,46 @@ async def test_broken_sensor_does_not_block_others(
     await assert_conserved(hass, emulator, device_id, meter)
 
 
+async def test_history_window_longer_than_the_statistics(
+    hass: HomeAssistant, emulator: Emulator, freezer: FrozenDateTimeFactory
+) -> None:
+    """A 60-day window over 10 days of statistics: the empty weeks are passed, not re-read."""
+    meter = Meter(hass, freezer, START + timedelta(days=10))
+    hours = 10 * 24
+    async_import_statistics(
+        hass,
+        {
+            "source": "recorder",
+            "statistic_id": "sensor.grid_import",
+            "name": None,
+            "unit_of_measurement": "kWh",
+            "has_mean": False,
+            "mean_type": StatisticMeanType.NONE,
+            "has_sum": True,
+            **({"unit_class": "energy"} if _knows_unit_class() else {}),
+        },
+        [
+            {"start": START + timedelta(hours=h), "state": h + 1.0, "sum": h + 1.0}
+            for h in range(hours)
+        ],
+    )
+    meter.set("sensor.grid_import", str(float(hours)))
+    await meter.period()
+    device_id = await new_device(hass, emulator, "house")
+    subentry = house_meter_subentry(device_id)
+    del subentry["data"]["solar"]
+    del subentry["data"]["grid_export"]
+    entry = await make_entry(hass, emulator, subentries=[subentry], options={"history_days": 60})
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await meter.advance(meter.now + timedelta(minutes=1))  # the catch-up cycles run
+    assert uploads(entry).update_interval == timedelta(minutes=15)
+    assert stored_kwh(emulator, device_id, "IMPORT") == pytest.approx(float(hours), abs=1e-6)
+    puts = emulator.requests("PUT", "/meters/interval")
+    assert puts <= 2  # the empty window made no request
+    await meter.advance(meter.now + timedelta(minutes=10))
+    assert emulator.requests("PUT", "/meters/interval") == puts
+
+
 async def test_backfill_from_hourly_history_counts_requests(
     hass: HomeAssistant, emulator: Emulator, freezer: FrozenDateTimeFactory
 ) -> None:

@@ -24,7 +24,7 @@ from .config_flow import make_client
 from .const import CONF_LOCATION_ID, DOMAIN
 from .coordinator import UploadCoordinator, async_remove_progress
 from .entity import subentry_device_info
-from .repairs import async_check_tariff, async_clear_all
+from .issues import async_check_tariff, async_clear_all
 from .services import async_setup_services
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
@@ -76,8 +76,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: FlatpeakConfigEntry) -> 
         ) from err
 
     uploads = UploadCoordinator(hass, entry, client, location)
-    for unsubscribe in await uploads.async_load():
-        entry.async_on_unload(unsubscribe)
+    await uploads.async_load()
     entry.runtime_data = FlatpeakRuntimeData(client=client, location=location, uploads=uploads)
     async_check_tariff(hass, entry, location)
     _async_register_devices(hass, entry)
@@ -98,8 +97,9 @@ async def async_setup_entry(hass: HomeAssistant, entry: FlatpeakConfigEntry) -> 
 
 async def async_unload_entry(hass: HomeAssistant, entry: FlatpeakConfigEntry) -> bool:
     """Release everything the entry holds."""
-    await entry.runtime_data.uploads.async_flush()
-    return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
+    unloaded = await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
+    await entry.runtime_data.uploads.async_unload()
+    return unloaded
 
 
 async def async_remove_entry(hass: HomeAssistant, entry: FlatpeakConfigEntry) -> None:

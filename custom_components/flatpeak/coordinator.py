@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Iterable
+import copy
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 import functools
@@ -26,6 +27,7 @@ from .client import (
     FlatpeakAuthenticationError,
     FlatpeakClient,
     FlatpeakError,
+    FlatpeakInvalidRequestError,
     FlatpeakRateLimitError,
     Location,
     MeterBatch,
@@ -53,7 +55,7 @@ from .intervals import (
     record_reference_id,
     rows_from_statistics,
 )
-from .repairs import async_check_sensors, async_check_tariff
+from .issues import async_check_sensors, async_check_tariff
 from .sessions import Session, SessionTracker, session_for
 from .streams import Stream, entry_streams
 
@@ -215,19 +217,19 @@ class UploadCoordinator(DataUpdateCoordinator[UploadStatus]):
         self._refusals: dict[str, str] = {}
         self._lock = asyncio.Lock()
         self.trackers: dict[str, SessionTracker] = {}
+        self._unsubscribers: list[Callable[[], None]] = []
         self.requests_made = 0
 
     # -- durable progress -------------------------------------------------------------
 
-    async def async_load(self) -> list[Callable[[], None]]:
-        """Read progress and sessions; start session tracking. Returns the unsubscribers."""
+    async def async_load(self) -> None:
+        """Read progress and sessions; start session tracking."""
         self._progress = await self._store.async_load() or {}
         self._progress.setdefault("streams", {})
         self._progress.setdefault("retry", [])
         stored_sessions = self._progress.setdefault("sessions", {})
         for key, value in self._progress.get("last_success", {}).items():
             self._device(key).last_success = datetime.fromisoformat(value)
-        unsubscribers = []
         for subentry in self.config_entry.subentries.values():
             if subentry.subentry_type != SUBENTRY_EV_CHARGER:
                 continue
@@ -240,19 +242,21 @@ class UploadCoordinator(DataUpdateCoordinator[UploadStatus]):
                 functools.partial(self._sessions_changed, subentry.subentry_id),
             )
             self.trackers[subentry.subentry_id] = tracker
-            unsubscribers.append(tracker.async_start())
-        return unsubscribers
+            self._unsubscribers.append(tracker.async_start())
 
     @callback
     def _sessions_changed(self, subentry_id: str) -> None:
         self._progress["sessions"][subentry_id] = [
             s.as_dict() for s in self.trackers[subentry_id].sessions
         ]
-        self._store.async_delay_save(lambda: self._progress, 1.0)
+        snapshot = copy.deepcopy(self._progress)
+        self._store.async_delay_save(lambda: snapshot, 1.0)
 
-    async def async_flush(self) -> None:
-        """Write progress now (unload): no delayed save may outlive the entry."""
-        await self._store.async_save(self._progress)
+    async def async_unload(self) -> None:
+        """Stop session tracking, then write progress now: no delayed save outlives the entry."""
+        while self._unsubscribers:
+            self._unsubscribers.pop()()
+        await self._store.async_save(copy.deepcopy(self._progress))
 
     def _cursor(self, stream: Stream, now: datetime) -> datetime:
         value = self._progress["streams"].get(stream.key, {}).get("cursor")
@@ -299,14 +303,20 @@ class UploadCoordinator(DataUpdateCoordinator[UploadStatus]):
                         stream.subentry_id
                     )
             self._update_waiting(entry_streams(self.config_entry), now)
-            await self._store.async_save(self._progress)
+            await self._store.async_save(copy.deepcopy(self._progress))
             return self._status
 
     async def _async_recheck_tariff(self) -> None:
         """While no import tariff is connected, look again each cycle (one extra request)."""
         if self.location.tariff_status.import_connected:
             return
-        self.location = await self.client.get_location(self.location_id)
+        try:
+            self.location = await self.client.get_location(self.location_id)
+        except FlatpeakAuthenticationError:
+            raise
+        except FlatpeakError as err:
+            _LOGGER.debug("Could not look at the location's tariff again: %s", err)
+            return
         async_check_tariff(self.hass, self.config_entry, self.location)
 
     def _streams(self) -> list[Stream]:
@@ -348,10 +358,19 @@ class UploadCoordinator(DataUpdateCoordinator[UploadStatus]):
             for stream in interval_streams:
                 self._device(stream.subentry_id).last_success = now
         for stream in interval_streams:
-            self._advance(stream, planned[stream.key])
+            self._advance(stream, planned[stream.key], limit[stream.key], until)
         for stream in streams:
-            if stream.cumulative and planned[stream.key]:
-                await self._async_submit_cumulative(stream, planned[stream.key], now)
+            if not stream.cumulative:
+                continue
+            if not planned[stream.key]:
+                self._advance(stream, [], limit[stream.key], until)
+                continue
+            try:
+                await self._async_submit_cumulative(stream, planned[stream.key], now, limit, until)
+            except FlatpeakInvalidRequestError as err:
+                # One refused register stream must not hold back the others.
+                _LOGGER.warning("Flatpeak refused %s readings: %s", stream.entity_id, err)
+                self._refusals[stream.subentry_id] = str(err)
         return more
 
     async def _async_plan(
@@ -484,14 +503,25 @@ class UploadCoordinator(DataUpdateCoordinator[UploadStatus]):
                 result.append(_Pending(stream, interval, session, record, int(item["attempts"])))
         return result
 
-    def _advance(self, stream: Stream, planned: list[_Pending]) -> None:
+    def _advance(
+        self, stream: Stream, planned: list[_Pending], limit: datetime, until: datetime
+    ) -> None:
         state = self._stream_state(stream)
         if planned:
             state["cursor"] = planned[-1].interval.end.isoformat()
+        elif limit <= until - HOUR:
+            # A window long past with no statistics at all (the sensor did not exist, or HA
+            # was off): nothing will appear there any more, so move on instead of re-reading.
+            state["cursor"] = limit.isoformat()
         state["deficit"] = state.pop("next_deficit", state.get("deficit", 0.0))
 
     async def _async_submit_cumulative(
-        self, stream: Stream, planned: list[_Pending], now: datetime
+        self,
+        stream: Stream,
+        planned: list[_Pending],
+        now: datetime,
+        limit: dict[str, datetime],
+        until: datetime,
     ) -> None:
         """Register readings: our own running total, so it can never decrease."""
         state = self._stream_state(stream)
@@ -519,7 +549,7 @@ class UploadCoordinator(DataUpdateCoordinator[UploadStatus]):
         for failure in batch.failed_records:
             _LOGGER.warning("Flatpeak refused a %s reading: %s", stream.name, failure.error)
         state["register"] = register
-        self._advance(stream, planned)
+        self._advance(stream, planned, limit[stream.key], until)
         self._device(stream.subentry_id).last_success = now
 
     def _update_waiting(self, streams: list[Stream], now: datetime) -> None:

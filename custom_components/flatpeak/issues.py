@@ -1,4 +1,4 @@
-"""Repair issues a user can act on: no import tariff, a mapped sensor that stopped fitting."""
+"""Repair issues a user can act on (named issues.py: repairs.py is HA's fix-flow platform)."""
 
 from __future__ import annotations
 
