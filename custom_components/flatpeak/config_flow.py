@@ -232,17 +232,23 @@ def house_meter_schema(hass: HomeAssistant, defaults: Mapping[str, Any]) -> Any:
             import_key: _energy_selector(hass, defaults.get(CONF_GRID_IMPORT)),
             opt(CONF_GRID_EXPORT): _energy_selector(hass, defaults.get(CONF_GRID_EXPORT)),
             opt(CONF_SOLAR): _energy_selector(hass, defaults.get(CONF_SOLAR)),
-            vol.Required(
-                CONF_SUBMISSION_MODE,
-                default=defaults.get(CONF_SUBMISSION_MODE, SUBMISSION_INTERVAL),
-            ): SelectSelector(
-                SelectSelectorConfig(
-                    options=[SUBMISSION_INTERVAL, SUBMISSION_CUMULATIVE],
-                    translation_key=CONF_SUBMISSION_MODE,
-                )
-            ),
+            **_submission_mode_field(defaults),
         }
     )
+
+
+def _submission_mode_field(defaults: Mapping[str, Any]) -> dict[Any, SelectSelector]:
+    """Intervals or cumulative register readings, for any device form."""
+    return {
+        vol.Required(
+            CONF_SUBMISSION_MODE, default=defaults.get(CONF_SUBMISSION_MODE, SUBMISSION_INTERVAL)
+        ): SelectSelector(
+            SelectSelectorConfig(
+                options=[SUBMISSION_INTERVAL, SUBMISSION_CUMULATIVE],
+                translation_key=CONF_SUBMISSION_MODE,
+            )
+        )
+    }
 
 
 def check_house_meter(user_input: Mapping[str, Any], errors: dict[str, str]) -> dict[str, Any]:
@@ -782,15 +788,7 @@ class EvChargerSubentryFlow(_DeviceSubentryFlow):
                         translation_key=CONF_SESSION_MODE,
                     )
                 ),
-                vol.Required(
-                    CONF_SUBMISSION_MODE,
-                    default=defaults.get(CONF_SUBMISSION_MODE, SUBMISSION_INTERVAL),
-                ): SelectSelector(
-                    SelectSelectorConfig(
-                        options=[SUBMISSION_INTERVAL, SUBMISSION_CUMULATIVE],
-                        translation_key=CONF_SUBMISSION_MODE,
-                    )
-                ),
+                **_submission_mode_field(defaults),
             }
         )
         return self.async_show_form(
