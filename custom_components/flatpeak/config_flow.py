@@ -222,14 +222,11 @@ def house_meter_schema(hass: HomeAssistant, defaults: Mapping[str, Any]) -> Any:
             else vol.Optional(key)
         )
 
-    import_key = (
-        vol.Required(CONF_GRID_IMPORT, default=defaults[CONF_GRID_IMPORT])
-        if defaults.get(CONF_GRID_IMPORT)
-        else vol.Required(CONF_GRID_IMPORT)
-    )
     return vol.Schema(
         {
-            import_key: _energy_selector(hass, defaults.get(CONF_GRID_IMPORT)),
+            vol.Required(
+                CONF_GRID_IMPORT, **_default(defaults.get(CONF_GRID_IMPORT))
+            ): _energy_selector(hass, defaults.get(CONF_GRID_IMPORT)),
             opt(CONF_GRID_EXPORT): _energy_selector(hass, defaults.get(CONF_GRID_EXPORT)),
             opt(CONF_SOLAR): _energy_selector(hass, defaults.get(CONF_SOLAR)),
             **_submission_mode_field(defaults),

@@ -218,7 +218,6 @@ class UploadCoordinator(DataUpdateCoordinator[UploadStatus]):
         self._lock = asyncio.Lock()
         self.trackers: dict[str, SessionTracker] = {}
         self._unsubscribers: list[Callable[[], None]] = []
-        self.requests_made = 0
 
     # -- durable progress -------------------------------------------------------------
 
@@ -434,7 +433,6 @@ class UploadCoordinator(DataUpdateCoordinator[UploadStatus]):
         records = [item.record for item in pending]
         if len(records) > 1000:
             _LOGGER.info("Sending %s interval records to Flatpeak", len(records))
-        self.requests_made += 1
         return await self.client.submit_interval_records(records)
 
     def _confirm(self, pending: list[_Pending], batch: MeterBatch, now: datetime) -> None:
@@ -537,7 +535,6 @@ class UploadCoordinator(DataUpdateCoordinator[UploadStatus]):
                     record_reference_id(stream.name, item.interval.start),
                 )
             )
-        self.requests_made += 1
         batch = await self.client.submit_cumulative_readings(
             self.location_id,
             readings,
