@@ -20,7 +20,7 @@ from pytest_homeassistant_custom_component.components.diagnostics import (
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.flatpeak.const import DOMAIN
-from custom_components.flatpeak.intervals import FIVE_MINUTES, floor_time
+from custom_components.flatpeak.planner import FIVE_MINUTES, floor_time
 from tests.conftest import Emulator
 from tests.helpers import (
     add_sensors,
@@ -117,7 +117,7 @@ async def test_diagnostics_of_loaded_entry(
     }
     # the first cycle sent the one compiled period of every stream
     assert {s["cursor"] for s in uploads["streams"].values()} == {meter.t.isoformat()}
-    assert all("next_deficit" not in s for s in uploads["streams"].values())
+    assert all(s["carry_kwh"] == 0 for s in uploads["streams"].values())
     assert uploads["retry_queue"] == 0
     assert uploads["records_given_up"] == 0
     assert uploads["consecutive_failures"] == 0

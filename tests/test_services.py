@@ -79,6 +79,13 @@ async def upload_history(hass: HomeAssistant, **data: Any) -> dict[str, Any]:
     return dict(response)
 
 
+def per_sensor(by_tariff: dict[str, float]) -> Any:
+    """The action's ``kwh`` answer expected for energy by tariff: one figure per sensor."""
+    return pytest.approx(
+        {entity_id: by_tariff[tariff] for entity_id, tariff in HOUSE.items()}, abs=1e-6
+    )
+
+
 async def expected_kwh(hass: HomeAssistant, start: datetime, end: datetime) -> dict[str, float]:
     """HA's statistics change of each house sensor over ``[start, end)``, by tariff."""
     return {
@@ -108,7 +115,7 @@ async def test_upload_history_sends_range_and_replaces_on_repeat(
     assert result["records_sent"] == len(HOUSE) * 6
     assert result["records_failed"] == 0
     assert result["requests"] == 1
-    assert result["kwh"] == pytest.approx(sum(expected_half.values()), abs=1e-6)
+    assert result["kwh"] == per_sensor(expected_half)
     assert result["skipped_cumulative"] == []
     assert emulator.requests("PUT", "/meters/interval") == puts + 1
     assert len(emulator.state.records(device_id=device_id)) == len(HOUSE) * 6
@@ -126,7 +133,7 @@ async def test_upload_history_sends_range_and_replaces_on_repeat(
     assert result["records_sent"] == len(HOUSE) * PERIODS
     assert result["records_failed"] == 0
     assert result["requests"] == 1
-    assert result["kwh"] == pytest.approx(sum(expected.values()), abs=1e-6)
+    assert result["kwh"] == per_sensor(expected)
     records = emulator.state.records(device_id=device_id)
     assert len(records) == len(HOUSE) * PERIODS
     assert_stored(emulator, device_id, expected)
@@ -154,7 +161,7 @@ async def test_upload_history_without_end_runs_to_now(
     result = await upload_history(hass, config_entry_id=entry.entry_id, start=START.isoformat())
     expected = await expected_kwh(hass, START, meter.now)
     assert result["records_sent"] == len(HOUSE) * (PERIODS + 1)
-    assert result["kwh"] == pytest.approx(sum(expected.values()), abs=1e-6)
+    assert result["kwh"] == per_sensor(expected)
     assert_stored(emulator, device_id, expected)
     # The entry's own cycle starts at the current hour, so the cursor stays where it was:
     # the next cycle sends nothing of this range again.
@@ -244,7 +251,7 @@ async def test_upload_history_range_without_statistics(
     assert result["records_sent"] == 0
     assert result["records_failed"] == 0
     assert result["requests"] == 0
-    assert result["kwh"] == 0
+    assert result["kwh"] == dict.fromkeys(HOUSE, 0.0)
     assert result["skipped_cumulative"] == []
     assert len(emulator.state.request_log) == requests
     assert emulator.state.records() == []

@@ -13,7 +13,7 @@ from homeassistant.components.recorder.models import StatisticMeanType
 from homeassistant.components.recorder.statistics import async_import_statistics
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers import issue_registry as ir
+from homeassistant.helpers import entity_registry as er, issue_registry as ir
 from homeassistant.setup import async_setup_component
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
@@ -555,11 +555,26 @@ async def test_diagnostic_sensors(
     meter = Meter(hass, freezer)
     entry, _ = await setup_house(hass, emulator, meter)
     base = "sensor.house_meter"
+    registry = er.async_get(hass)
+    # Off by default (a timestamp would write a logbook line every cycle); a user may enable it.
+    assert (
+        registry.async_get(f"{base}_last_upload").disabled_by
+        is er.RegistryEntryDisabler.INTEGRATION
+    )
+    registry.async_update_entity(f"{base}_last_upload", disabled_by=None)
+    assert await hass.config_entries.async_reload(entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
     first_upload = hass.states.get(f"{base}_last_upload").state
     assert first_upload not in ("unknown", "unavailable")
     for n in range(2):
         await meter.period(
             {"sensor.grid_import": 101 + n, "sensor.grid_export": 50, "sensor.solar": 10}
+        )
+    await uploads(entry).async_refresh()
+    first_upload = hass.states.get(f"{base}_last_upload").state
+    for n in range(2):
+        await meter.period(
+            {"sensor.grid_import": 103 + n, "sensor.grid_export": 50, "sensor.solar": 10}
         )
     emulator.state.fail_next("/meters/interval", 500, count=1)
     await uploads(entry).async_refresh()

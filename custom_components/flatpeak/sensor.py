@@ -40,6 +40,8 @@ UPLOAD_SENSORS: tuple[UploadSensorDescription, ...] = (
         translation_key="last_upload",
         device_class=SensorDeviceClass.TIMESTAMP,
         entity_category=EntityCategory.DIAGNOSTIC,
+        # A timestamp has no unit, so the logbook would show a line every cycle.
+        entity_registry_enabled_default=False,
         value_fn=lambda status: status.last_success,
     ),
     UploadSensorDescription(
