@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
+import base64
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+import inspect
 import logging
+import time
+from typing import Any
+import warnings
 
 import aiohttp
 import pytest
@@ -19,18 +25,22 @@ from custom_components.flatpeak.client import (
     FlatpeakAccountDisabledError,
     FlatpeakApiError,
     FlatpeakAuthenticationError,
+    FlatpeakBatchMismatchError,
     FlatpeakClient,
     FlatpeakConnectionError,
+    FlatpeakError,
     FlatpeakInvalidRequestError,
     FlatpeakNoPriceDataError,
     FlatpeakNoTariffConnectedError,
     FlatpeakNotFoundError,
     FlatpeakPendingConnectError,
     FlatpeakRateLimitError,
+    FlatpeakResponseFormatError,
     FlatpeakTimeoutError,
     MeterRecord,
     TariffDirection,
 )
+from custom_components.flatpeak.client.answers import parse_retry_after
 from custom_components.flatpeak.client.models import Location, PostalAddress, TariffStatus
 from tests.conftest import Emulator
 
@@ -364,15 +374,20 @@ async def test_cumulative(emulator: Emulator, client: FlatpeakClient) -> None:
 
 
 async def test_instant_cost_non_persistent(emulator: Emulator, client: FlatpeakClient) -> None:
-    """non_persistent prices without storing."""
+    """non_persistent prices without storing; meter uploads have no such flag at all."""
     before = len(emulator.state.records())
     instant = await client.get_instant_cost(record(emulator, 0, 1.0), non_persistent=True)
     assert instant.row.cost > 0
     assert instant.currency_code == "GBP"
     assert len(emulator.state.records()) == before
-    batch = await client.submit_interval_records([record(emulator, 0, 1.0)], non_persistent=True)
-    assert batch.records_submitted == 1
-    assert len(emulator.state.records()) == before
+    assert "non_persistent" not in inspect.signature(client.submit_interval_records).parameters
+    with pytest.raises(TypeError):
+        await client.submit_interval_records(
+            [record(emulator, 0, 1.0)],
+            non_persistent=True,  # type: ignore[call-arg]
+        )
+    await client.submit_interval_records([record(emulator, 0, 1.0)])
+    assert len(emulator.state.records()) == before + 1
 
 
 async def test_prices(emulator: Emulator, client: FlatpeakClient) -> None:
@@ -454,15 +469,564 @@ async def test_connection_errors(emulator: Emulator, session: aiohttp.ClientSess
 
 
 def test_retry_after_parsing() -> None:
-    """Retry-After as seconds or an HTTP date; garbage is ignored."""
-    from custom_components.flatpeak.client.client import _parse_retry_after
+    """Retry-After as seconds or an HTTP date, always within [30 s, 1 h]; absent is None."""
+    future = format_datetime(datetime.now(UTC) + timedelta(minutes=10), usegmt=True)
+    far = format_datetime(datetime.now(UTC) + timedelta(days=30), usegmt=True)
+    cases: dict[str | None, float | None] = {
+        None: None,
+        "": None,
+        "  ": None,
+        "120": 120.0,
+        "90.5": 90.5,
+        "0": 30.0,
+        "1": 30.0,
+        "-5": 30.0,
+        "nan": 30.0,
+        "NaN": 30.0,
+        "inf": 3600.0,
+        "-inf": 30.0,
+        "1e999": 3600.0,
+        "86400": 3600.0,
+        "soon": 30.0,
+        "12 seconds": 30.0,
+        "Wed, 21 Oct 2015 07:28:00 GMT": 30.0,  # a date in the past
+        "Mon, 99 Foo 2015 07:28:00 GMT": 30.0,
+        far: 3600.0,
+    }
+    for value, expected in cases.items():
+        assert parse_retry_after(value) == expected, value
+    in_ten_minutes = parse_retry_after(future)
+    assert in_ten_minutes is not None
+    assert 590 <= in_ten_minutes <= 600
 
-    assert _parse_retry_after("12") == 12
-    assert _parse_retry_after(None) is None
-    assert _parse_retry_after("soon") is None
-    assert _parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT") == 0.0
+
+@pytest.mark.parametrize(
+    ("header", "expected"), [("0", 30.0), ("inf", 3600.0), ("-1", 30.0), ("later", 30.0)]
+)
+async def test_rate_limit_retry_after_is_clamped(
+    emulator: Emulator, client: FlatpeakClient, header: str, expected: float
+) -> None:
+    """A 429 whose Retry-After would make the caller hammer Flatpeak, or wait forever."""
+    emulator.state.fail_next("/meters/interval", 429, headers={"Retry-After": header})
+    with pytest.raises(FlatpeakRateLimitError) as err:
+        await client.submit_interval_records([record(emulator, 0, 1.0)])
+    assert err.value.retry_after == expected
+    timedelta(seconds=err.value.retry_after)  # usable as a delay (inf used to overflow)
 
 
 def test_client_requires_credentials() -> None:
     with pytest.raises(ValueError, match="required"):
         FlatpeakClient(None, "", "")  # type: ignore[arg-type]
+
+
+# --- answers the client cannot use -----------------------------------------------------------
+
+BATCH_OK = {"id": "bat_1", "object": "meter_batch", "records_accepted": 3, "failed_records": []}
+
+
+@pytest.mark.parametrize(
+    ("answer", "mismatch"),
+    [
+        ({}, False),
+        ({**BATCH_OK, "records_submitted": "3"}, False),
+        ({**BATCH_OK, "records_submitted": None}, False),
+        ({**BATCH_OK, "records_submitted": True}, False),
+        ({**BATCH_OK, "records_submitted": 2}, True),
+        ({**BATCH_OK, "records_submitted": 4, "records_accepted": 4}, True),
+        ({**BATCH_OK, "records_submitted": 3, "records_accepted": "3"}, False),
+        ({**BATCH_OK, "records_submitted": 3, "failed_records": {}}, False),
+        ({**BATCH_OK, "records_submitted": 3, "failed_records": "none"}, False),
+        ({**BATCH_OK, "records_submitted": 3, "records_accepted": 2}, True),
+        ({**BATCH_OK, "records_submitted": 3, "records_accepted": 1, "failed_records": []}, True),
+        (
+            {
+                **BATCH_OK,
+                "records_submitted": 3,
+                "records_accepted": 2,
+                "failed_records": [{"record_num": 3, "error": "x"}],
+            },
+            True,
+        ),
+        (
+            {
+                **BATCH_OK,
+                "records_submitted": 3,
+                "records_accepted": 2,
+                "failed_records": [{"record_num": "1", "error": "x"}],
+            },
+            False,
+        ),
+        (
+            {
+                **BATCH_OK,
+                "records_submitted": 3,
+                "records_accepted": 2,
+                "failed_records": [{"record_num": -1, "error": "x"}],
+            },
+            False,
+        ),
+        (
+            {
+                **BATCH_OK,
+                "records_submitted": 3,
+                "records_accepted": 2,
+                "failed_records": [{"record_num": 1.5, "error": "x"}],
+            },
+            False,
+        ),
+        (
+            {
+                **BATCH_OK,
+                "records_submitted": 3,
+                "records_accepted": 1,
+                "failed_records": [{"record_num": 1}, {"record_num": 1}],
+            },
+            True,
+        ),
+        (
+            {
+                **BATCH_OK,
+                "records_submitted": 3,
+                "records_accepted": 3,
+                "failed_records": [{"record_num": 0, "error": "x"}],
+            },
+            True,
+        ),
+        ({**BATCH_OK, "records_submitted": 3, "object": "error"}, False),
+        ({**BATCH_OK, "records_submitted": 3, "failed_records": [7]}, False),
+    ],
+)
+async def test_interval_answer_must_account_for_the_records(
+    emulator: Emulator, client: FlatpeakClient, answer: dict[str, object], mismatch: bool
+) -> None:
+    """A 200 that does not prove the 3 records arrived is a retryable error, not a success."""
+    emulator.state.fail_next("/meters/interval", 200, body=answer)
+    records = [record(emulator, 5 * i, 0.1, record_reference_id=f"m{i}") for i in range(3)]
+    with pytest.raises(FlatpeakResponseFormatError) as err:
+        await client.submit_interval_records(records)
+    assert isinstance(err.value, FlatpeakApiError)
+    assert not isinstance(err.value, FlatpeakInvalidRequestError)
+    assert isinstance(err.value, FlatpeakBatchMismatchError) is mismatch
+    if mismatch:
+        assert isinstance(err.value, FlatpeakBatchMismatchError)
+        assert err.value.sent == 3
+    # The same records then go through, and an exact answer is accepted.
+    batch = await client.submit_interval_records(records)
+    assert (batch.records_submitted, batch.records_accepted) == (3, 3)
+
+
+async def test_interval_answers_are_checked_per_request(
+    emulator: Emulator, client: FlatpeakClient
+) -> None:
+    """10,001 records are two requests: an answer counting all of them is not the first's."""
+    records = [record(emulator, i, 0.001, record_reference_id=f"p{i}") for i in range(10_001)]
+    emulator.state.fail_next(
+        "/meters/interval",
+        200,
+        body={**BATCH_OK, "records_submitted": 10_001, "records_accepted": 10_001},
+    )
+    with pytest.raises(FlatpeakBatchMismatchError) as err:
+        await client.submit_interval_records(records)
+    assert err.value.sent == 10_000
+    assert emulator.requests("PUT", "/meters/interval") == 1
+    batch = await client.submit_interval_records(records)
+    assert batch.records_submitted == batch.records_accepted == 10_001
+    assert len(batch.batch_ids) == 2
+
+
+async def test_refused_records_are_reported_within_the_submission(
+    emulator: Emulator, client: FlatpeakClient
+) -> None:
+    """An answer listing a refused record is consistent: accepted + failed == sent."""
+    emulator.state.refuse_records("no tariff for this period", where=lambda r: r.value == 200)
+    records = [record(emulator, 5 * i, 0.1 * (i + 1), units=EnergyUnits.KWH) for i in range(3)]
+    records[1] = record(emulator, 5, 200, units=EnergyUnits.WH, record_reference_id="refused")
+    batch = await client.submit_interval_records(records)
+    assert batch.records_accepted == 2
+    assert [(f.record_num, f.record_reference_id) for f in batch.failed_records] == [(1, "refused")]
+    assert batch.failed_records[0].error == "no tariff for this period"
+
+
+@pytest.mark.parametrize(
+    ("answer", "mismatch"),
+    [
+        ({}, False),
+        (
+            {**BATCH_OK, "records_submitted": 4, "records_accepted": 4},
+            True,
+        ),  # intervals, not readings
+        ({**BATCH_OK, "records_submitted": 5, "records_accepted": 6}, True),
+        (
+            {
+                **BATCH_OK,
+                "records_submitted": 5,
+                "records_accepted": 5,
+                "failed_records": [{"record_num": 2, "error": "x"}],
+            },
+            True,
+        ),
+        (
+            {
+                **BATCH_OK,
+                "records_submitted": 5,
+                "records_accepted": 3,
+                "failed_records": [{"record_num": 5, "error": "x"}],
+            },
+            True,
+        ),
+        ({**BATCH_OK, "records_submitted": 5, "records_accepted": None}, False),
+        ({**BATCH_OK, "records_submitted": 5, "failed_records": 0}, False),
+    ],
+)
+async def test_cumulative_answer_must_account_for_the_readings(
+    emulator: Emulator, client: FlatpeakClient, answer: dict[str, object], mismatch: bool
+) -> None:
+    """records_submitted counts readings; the first reading is only a baseline."""
+    readings = [CumulativeReading(T0 + timedelta(minutes=5 * i), 10 + i) for i in range(5)]
+    emulator.state.fail_next("/meters/cumulative/epoch", 200, body=answer)
+    with pytest.raises(FlatpeakResponseFormatError) as err:
+        await client.submit_cumulative_readings(emulator.location_id, readings)
+    assert isinstance(err.value, FlatpeakBatchMismatchError) is mismatch
+    assert not isinstance(err.value, FlatpeakInvalidRequestError)
+    batch = await client.submit_cumulative_readings(emulator.location_id, readings)
+    assert (batch.records_submitted, batch.records_accepted) == (5, 4)
+
+
+def _calls(
+    emulator: Emulator,
+) -> dict[str, tuple[str, Callable[[FlatpeakClient], Awaitable[object]]]]:
+    """Every parsing client method: the path its answer comes from, and a call."""
+    loc = emulator.location_id
+    end = T0 + timedelta(hours=1)
+    readings = [CumulativeReading(T0, 1), CumulativeReading(end, 2)]
+    return {
+        "login": ("/login", lambda c: c.login()),
+        "list_locations": ("/locations", lambda c: c.list_locations()),
+        "get_location": (f"/locations/{loc}", lambda c: c.get_location(loc)),
+        "get_location_status": (f"/locations/{loc}", lambda c: c.get_location_status(loc)),
+        "create_device": ("/devices", lambda c: c.create_device("ha-x", location_ids=[loc])),
+        "get_device": ("/devices/dev_x", lambda c: c.get_device("dev_x")),
+        "find_device": ("/devices", lambda c: c.find_device("ha-x")),
+        "update_device": ("/devices/dev_x", lambda c: c.update_device("dev_x", reference_id="y")),
+        "create_connect_token": (
+            "/connect/token",
+            lambda c: c.create_connect_token("https://x/cb"),
+        ),
+        "exchange_connect_token": (
+            "/connect/tariff/token",
+            lambda c: c.exchange_connect_token("cot_x"),
+        ),
+        "submit_interval_records": (
+            "/meters/interval",
+            lambda c: c.submit_interval_records([record(emulator, 0, 1.0)]),
+        ),
+        "submit_cumulative_readings": (
+            "/meters/cumulative/epoch",
+            lambda c: c.submit_cumulative_readings(loc, readings),
+        ),
+        "get_interval_cost": (
+            f"/costs/interval/{loc}",
+            lambda c: c.get_interval_cost(loc, T0, end),
+        ),
+        "get_session_cost": ("/costs/session/s1", lambda c: c.get_session_cost("s1")),
+        "get_instant_cost": (
+            "/costs/instant",
+            lambda c: c.get_instant_cost(record(emulator, 0, 1.0)),
+        ),
+        "get_prices": (f"/prices/{loc}", lambda c: c.get_prices(loc, end)),
+    }
+
+
+# Answers no endpoint may take for a success: (description, fault kwargs).
+GENERIC_ANSWERS: list[tuple[str, dict[str, object]]] = [
+    ("empty object", {"body": {}}),
+    ("array", {"body": [{"id": "x"}]}),
+    ("empty array", {"body": []}),
+    ("string", {"body": "ok"}),
+    ("number", {"body": 42}),
+    ("true", {"body": True}),
+    ("null", {"text": "null"}),
+    ("empty body", {"text": ""}),
+    ("html", {"text": "<html><body>Service temporarily unavailable</body></html>"}),
+    ("truncated json", {"text": '{"id": "x", "data": ['}),
+    ("NaN", {"text": "NaN"}),
+    ("deep nesting", {"text": "[" * 100_000 + "]" * 100_000}),
+    (
+        "bad charset",
+        {
+            "text": '{"bearer_token": "caf\u00e9"',
+            "headers": {"Content-Type": "application/json; charset=bogus"},
+        },
+    ),
+    ("error object", {"body": {"object": "error", "code": "internal", "message": "boom"}}),
+]
+
+LOCATION = {"id": "loc_1", "timezone": "Europe/London", "tariff_status": {}}
+DEVICE = {"id": "dev_1", "reference_id": "ha-x"}
+ROW = {"start_time": "2025-06-02T00:00:00Z", "end_time": "2025-06-02T00:05:00Z"}
+SLOT = {
+    "valid_from": "2025-06-02T00:00:00Z",
+    "valid_to": "2025-06-02T01:00:00Z",
+    "price": {"value": 0.2},
+}
+# Answers shaped almost right for one method: (method, description, JSON body).
+SPECIFIC_ANSWERS: list[tuple[str, str, object]] = [
+    ("login", "no bearer_token", {"expires_in": 3600}),
+    ("login", "bearer_token null", {"bearer_token": None, "expires_in": 3600}),
+    ("login", "bearer_token number", {"bearer_token": 5, "expires_in": 3600}),
+    ("login", "expires_in abc", {"bearer_token": "t", "expires_in": "abc"}),
+    ("login", "expires_in numeric string", {"bearer_token": "t", "expires_in": "3600"}),
+    ("login", "expires_in negative", {"bearer_token": "t", "expires_in": -5}),
+    ("login", "expires_in zero", {"bearer_token": "t", "expires_in": 0}),
+    ("login", "expires_in null", {"bearer_token": "t", "expires_in": None}),
+    ("login", "expires_in missing", {"bearer_token": "t"}),
+    ("login", "expires_in fraction", {"bearer_token": "t", "expires_in": 0.5}),
+    ("login", "expires_in bool", {"bearer_token": "t", "expires_in": True}),
+    ("login", "live_mode string", {"bearer_token": "t", "expires_in": 60, "live_mode": "no"}),
+    ("list_locations", "data object", {"object": "list", "data": {}}),
+    ("list_locations", "data missing", {"object": "list", "has_more": False}),
+    ("list_locations", "data null", {"object": "list", "data": None}),
+    ("list_locations", "item not object", {"object": "list", "data": ["loc_1"]}),
+    ("list_locations", "item without id", {"object": "list", "data": [{"timezone": "UTC"}]}),
+    ("list_locations", "id number", {"object": "list", "data": [{**LOCATION, "id": 7}]}),
+    (
+        "list_locations",
+        "tariff_status string",
+        {"data": [{**LOCATION, "tariff_status": "CONNECTED"}]},
+    ),
+    ("list_locations", "tariff_status list", {"data": [{**LOCATION, "tariff_status": []}]}),
+    ("list_locations", "timezone number", {"data": [{**LOCATION, "timezone": 1}]}),
+    ("list_locations", "postal_address string", {"data": [{**LOCATION, "postal_address": "x"}]}),
+    (
+        "list_locations",
+        "address line number",
+        {"data": [{**LOCATION, "postal_address": {"city": 1}}]},
+    ),
+    ("list_locations", "has_more string", {"data": [LOCATION], "has_more": "false"}),
+    ("list_locations", "endless pages", {"data": [LOCATION], "has_more": True}),
+    ("get_location", "without id", {"timezone": "UTC"}),
+    ("get_location", "tariff_status wrong type", {**LOCATION, "tariff_status": 1}),
+    ("get_location", "timezone wrong type", {**LOCATION, "timezone": ["Europe/London"]}),
+    ("get_location_status", "tariff_status wrong type", {**LOCATION, "tariff_status": "x"}),
+    ("create_device", "without id", {"reference_id": "ha-x"}),
+    ("create_device", "locations string", {**DEVICE, "locations": "loc_1"}),
+    ("create_device", "locations of numbers", {**DEVICE, "locations": [1]}),
+    ("get_device", "id empty", {**DEVICE, "id": ""}),
+    ("get_device", "type number", {**DEVICE, "type": 3}),
+    ("update_device", "reference_id object", {**DEVICE, "reference_id": {}}),
+    ("find_device", "data object", {"object": "list", "data": {"id": "dev_1"}}),
+    ("find_device", "matching item without id", {"data": [{"reference_id": "ha-x"}]}),
+    ("find_device", "item not object", {"data": ["dev_1"]}),
+    ("create_connect_token", "no token", {"expires_in": 86400}),
+    ("create_connect_token", "expires_in text", {"connect_token": "cot_1", "expires_in": "1d"}),
+    ("exchange_connect_token", "no location", {"is_tariff_processed": True}),
+    (
+        "exchange_connect_token",
+        "processed as string",
+        {"location_id": "loc_1", "is_tariff_processed": "false"},
+    ),
+    ("submit_interval_records", "counts as strings", {"records_submitted": "1"}),
+    ("submit_cumulative_readings", "counts missing", {"object": "meter_batch"}),
+    ("get_interval_cost", "data missing", {"currency_code": "GBP"}),
+    ("get_interval_cost", "data object", {"data": {}}),
+    ("get_interval_cost", "row without times", {"data": [{"energy": {"value": 1}}]}),
+    ("get_interval_cost", "naive time", {"data": [{**ROW, "start_time": "2025-06-02T00:00:00"}]}),
+    ("get_interval_cost", "time garbage", {"data": [{**ROW, "end_time": "yesterday"}]}),
+    ("get_interval_cost", "energy string", {"data": [{**ROW, "energy": {"value": "1 Wh"}}]}),
+    ("get_interval_cost", "energy not object", {"data": [{**ROW, "energy": 5}]}),
+    ("get_interval_cost", "cost not object", {"data": [{**ROW, "cost": 0.5}]}),
+    ("get_interval_cost", "currency number", {"currency_code": 826, "data": []}),
+    ("get_session_cost", "row not object", {"data": [1]}),
+    ("get_session_cost", "cost value bool", {"data": [{**ROW, "cost": {"value": True}}]}),
+    ("get_instant_cost", "data missing", {"id": "mre_1"}),
+    ("get_instant_cost", "data list", {"data": [ROW]}),
+    ("get_prices", "data missing", {"currency_code": "GBP"}),
+    ("get_prices", "slot without price", {"data": [{**SLOT, "price": None}]}),
+    ("get_prices", "price value text", {"data": [{**SLOT, "price": {"value": "cheap"}}]}),
+    ("get_prices", "price infinite", {"data": [{**SLOT, "price": {"value": 1e999}}]}),
+    ("get_prices", "slot without valid_to", {"data": [{**SLOT, "valid_to": None}]}),
+]
+
+CALL_NAMES = [
+    "login",
+    "list_locations",
+    "get_location",
+    "get_location_status",
+    "create_device",
+    "get_device",
+    "find_device",
+    "update_device",
+    "create_connect_token",
+    "exchange_connect_token",
+    "submit_interval_records",
+    "submit_cumulative_readings",
+    "get_interval_cost",
+    "get_session_cost",
+    "get_instant_cost",
+    "get_prices",
+]
+
+
+@pytest.mark.parametrize(
+    ("method", "fault"),
+    [
+        pytest.param(method, fault, id=f"{method}-{name}")
+        for method in CALL_NAMES
+        for name, fault in GENERIC_ANSWERS
+    ]
+    + [
+        pytest.param(method, {"body": body}, id=f"{method}-{name}")
+        for method, name, body in SPECIFIC_ANSWERS
+    ],
+)
+async def test_unreadable_answers_raise_flatpeak_errors(
+    emulator: Emulator, client: FlatpeakClient, method: str, fault: dict[str, Any]
+) -> None:
+    """Every 2xx answer the client cannot read is a retryable FlatpeakResponseFormatError."""
+    path, call = _calls(emulator)[method]
+    if method != "login":
+        await client.login()
+    emulator.state.fail_next(path, 200, count=1 if method != "list_locations" else 3, **fault)
+    with pytest.raises(FlatpeakError) as err:
+        await call(client)
+    assert isinstance(err.value, FlatpeakResponseFormatError), repr(err.value)
+    assert not isinstance(err.value, FlatpeakInvalidRequestError)
+
+
+def test_every_parsing_method_is_covered() -> None:
+    """The table above names every public coroutine of the client that reads an answer."""
+    coroutines = {
+        name
+        for name, member in inspect.getmembers(FlatpeakClient, inspect.iscoroutinefunction)
+        if not name.startswith("_")
+    }
+    assert coroutines - {"delete_device"} == set(CALL_NAMES)
+
+
+async def test_lenient_where_documented(emulator: Emulator, client: FlatpeakClient) -> None:
+    """Optional fields: defaults for absent ones, unknown tariff states and bad informational
+    times do not fail the answer."""
+    emulator.state.fail_next(
+        f"/locations/{emulator.location_id}",
+        200,
+        body={"id": "loc_1", "tariff_status": {"commodity_import": 5, "local": "NEW_STATE"}},
+    )
+    location = await client.get_location(emulator.location_id)
+    assert location.timezone == "UTC"
+    assert location.tariff_status.commodity_import.value == "ERROR"
+    assert location.tariff_status.local.value == "ERROR"
+    assert location.tariff_status.commodity_export.value == "NOT_CONNECTED"
+    emulator.state.fail_next(
+        "/devices/dev_1", 200, body={**DEVICE, "last_seen": "never", "time_created": 5}
+    )
+    device = await client.get_device("dev_1")
+    assert (device.last_seen, device.time_created, device.locations) == (None, None, [])
+    emulator.state.fail_next(
+        "/login", 200, body={"bearer_token": "t", "expires_in": 3600.0, "live_mode": None}
+    )
+    token = await client.login()
+    assert (token.expires_in, token.live_mode) == (3600, False)
+    emulator.state.fail_next("/login", 200, body={"bearer_token": "t", "expires_in": 10**400})
+    assert (await client.login()).expires_in == 10**400  # renewed daily all the same
+    assert client._token_renew_at - time.monotonic() <= 86_400
+
+
+# --- secrets in error messages ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("reflect", ["message", "text"])
+@pytest.mark.parametrize("status", [400, 403, 422, 429, 500, 503])
+async def test_reflected_headers_are_redacted(
+    emulator: Emulator,
+    client: FlatpeakClient,
+    caplog: pytest.LogCaptureFixture,
+    reflect: str,
+    status: int,
+) -> None:
+    """A server echoing Authorization, the token or the decoded key: none reach the message."""
+    await client.login()
+    token = client._token
+    assert token is not None
+    basic = base64.b64encode(f"{emulator.account_id}:{emulator.api_key}".encode()).decode()
+    emulator.state.fail_next("/devices", status, count=2, reflect_headers=reflect)
+    with caplog.at_level(logging.DEBUG), pytest.raises(FlatpeakError) as err:
+        await client.find_device("ha-x")
+    emulator.state.fail_next("/login", status, reflect_headers=reflect)
+    with pytest.raises(FlatpeakError) as login_err:
+        await client.login()
+    for error in (err.value, login_err.value):
+        text = f"{error} {error!r} {getattr(error, 'message', '')} {getattr(error, 'code', '')}"
+        for secret in (token, basic, emulator.api_key, "sk_test_"):
+            assert secret not in text
+        assert "[redacted]" in text
+        assert len(str(error)) <= 320
+    assert "Rejected request with headers" in str(err.value)  # the rest stays readable
+    assert token not in caplog.text
+
+
+async def test_redaction_of_generic_credentials(emulator: Emulator, client: FlatpeakClient) -> None:
+    """Authorization fragments and keys that are not ours are removed too; texts are capped."""
+    messages = {
+        "Authorization: Bearer abc.def-123": "Authorization: [redacted]",
+        "proxy-authorization=Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ==": "proxy-authorization=[redacted]",
+        '{"authorization": "Token zz9"}': '{"authorization": "[redacted]"}',
+        "sent Bearer eyJhbGciOi.J9x_y and Basic QWxhZGRpbjpvcGVu1== here": (
+            "sent Bearer [redacted] and Basic [redacted] here"
+        ),
+        "key sk_live_0123456789abcdef refused": "key sk_live_[redacted] refused",
+        "Missing basic credentials": "Missing basic credentials",
+        "Bad\ncredentials\t!": "Bad credentials !",
+    }
+    for message, expected in messages.items():
+        emulator.state.fail_next("/devices", 400, body={"message": message, "code": "x"})
+        with pytest.raises(FlatpeakInvalidRequestError) as err:
+            await client.find_device("ha-x")
+        assert err.value.message == expected
+    emulator.state.fail_next(
+        "/devices", 400, body={"message": "x" * 10_000, "code": "Bearer abcdef123456" + "y" * 100}
+    )
+    with pytest.raises(FlatpeakInvalidRequestError) as err:
+        await client.find_device("ha-x")
+    assert len(err.value.message) == 300
+    assert err.value.code is not None
+    assert "abcdef123456" not in err.value.code
+    assert len(err.value.code) <= 64
+    emulator.state.fail_next("/devices", 500, body={"message": {"nested": True}, "code": 5})
+    with pytest.raises(FlatpeakApiError) as api_err:
+        await client.find_device("ha-x")
+    assert api_err.value.code is None
+    assert "nested" in api_err.value.message
+
+
+async def test_refused_record_texts_are_redacted(
+    emulator: Emulator, client: FlatpeakClient
+) -> None:
+    """Failure reasons of refused records are logged by the uploader: the same redaction."""
+    await client.login()
+    token = client._token
+    assert token is not None
+    emulator.state.refuse_records(f"refused for Bearer {token} by {emulator.api_key}")
+    batch = await client.submit_interval_records([record(emulator, 0, 1.0)])
+    (failed,) = batch.failed_records
+    assert token not in failed.error
+    assert emulator.api_key not in failed.error
+
+
+# --- request bodies ---------------------------------------------------------------------------
+
+
+async def test_large_submission_sends_a_payload_not_raw_bytes(
+    emulator: Emulator, client: FlatpeakClient
+) -> None:
+    """10,000 records (a few MB of JSON) go without aiohttp's "raw bytes lock the loop" warning."""
+    records = [record(emulator, 5 * i, 0.01, record_reference_id=f"w{i}") for i in range(10_000)]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        batch = await client.submit_interval_records(records)
+    assert batch.records_accepted == 10_000
+    assert [str(w.message) for w in caught if issubclass(w.category, ResourceWarning)] == []
+    # A retried request (after a refused token) sends its body again, whole.
+    emulator.state.expire_tokens()
+    batch = await client.submit_interval_records(records[:2])
+    assert batch.records_accepted == 2
+    assert len(emulator.state.records()) == 10_000

@@ -514,7 +514,6 @@ async def test_batch_limits(api: Api) -> None:
 async def test_resubmission_replaces_by_record_reference_id(api: Api) -> None:
     """Same record_reference_id for the same device: stored once, the second value wins."""
     device = api.state.add_device(api.demo["account_id"], "ev", locations=[api.location_id])
-    other = api.state.add_device(api.demo["account_id"], "pv", locations=[api.location_id])
     first = record(api.location_id, device_id=device.id, record_reference_id="r1", value=1000)
     second = {**first, "value": 1500}
     await api.call("PUT", "/meters/interval", [first])
@@ -522,27 +521,95 @@ async def test_resubmission_replaces_by_record_reference_id(api: Api) -> None:
     stored = api.state.records(device_id=device.id)
     assert len(stored) == 1
     assert stored[0]["energy_wh"] == 1500.0
-    # The same reference on another device is another record.
-    await api.call("PUT", "/meters/interval", [{**first, "device_id": other.id}])
-    assert len(api.state.records(location_id=api.location_id)) == 2
     # Records without a reference id are simply added.
     plain = record(api.location_id, device_id=device.id)
     await api.call("PUT", "/meters/interval", [plain, plain])
     assert len(api.state.records(device_id=device.id)) == 3
 
 
-async def test_non_persistent_stores_nothing(api: Api) -> None:
-    """?non_persistent=true validates and counts but leaves the store unchanged."""
-    await api.call("PUT", "/meters/interval", [record(api.location_id, record_reference_id="a")])
-    before = api.state.records()
-    batch = await api.call(
-        "PUT",
-        "/meters/interval",
-        [record(api.location_id, record_reference_id="a", value=9), record(api.location_id)],
-        params={"non_persistent": "true"},
+async def test_resubmission_replaces_across_devices_and_locations(api: Api) -> None:
+    """Reference ids are scoped to the account: another device's or location's record with
+    the same id replaces the first one (it moves); another account's does not."""
+    account_id = api.demo["account_id"]
+    second_home = api.state.add_location(account_id, address_line1="2 Other Street")
+    ev = api.state.add_device(account_id, "ev", locations=[api.location_id])
+    pv = api.state.add_device(account_id, "pv", locations=[second_home.id])
+    first = record(api.location_id, device_id=ev.id, record_reference_id="shared", value=1000)
+    await api.call("PUT", "/meters/interval", [first])
+    moved = record(second_home.id, device_id=pv.id, record_reference_id="shared", value=300)
+    await api.call("PUT", "/meters/interval", [moved])
+    (stored,) = api.state.records(account_id=account_id)
+    assert (stored["device_id"], stored["location_id"]) == (pv.id, second_home.id)
+    assert stored["energy_wh"] == 300.0
+    assert api.state.records(device_id=ev.id) == []
+    # Without a device, on the first location again: still the same record.
+    await api.call(
+        "PUT", "/meters/interval", [record(api.location_id, record_reference_id="shared")]
     )
-    assert batch["records_accepted"] == 2
-    assert api.state.records() == before
+    assert len(api.state.records(account_id=account_id)) == 1
+
+    # Cumulative readings share the same index: an explicit id replaces the interval record.
+    base = int(datetime(2025, 8, 1, 10, 0, tzinfo=UTC).timestamp())
+    cumulative = {
+        "location_id": second_home.id,
+        "device_id": pv.id,
+        "units": "WH",
+        "data": [
+            {"time": base, "value": 0},
+            {"time": base + 300, "value": 50, "record_reference_id": "shared"},
+        ],
+    }
+    await api.call("PUT", "/meters/cumulative/epoch", cumulative)
+    (stored,) = api.state.records(account_id=account_id)
+    assert (stored["device_id"], stored["energy_wh"]) == (pv.id, 50.0)
+
+    # Another account may use the same id.
+    other = api.state.add_account()
+    other_home = api.state.add_location(other.account_id)
+    await api.login(other.account_id, other.api_key)
+    await api.call("PUT", "/meters/interval", [record(other_home.id, record_reference_id="shared")])
+    assert len(api.state.records(account_id=account_id)) == 1
+    assert len(api.state.records(account_id=other.account_id)) == 1
+
+
+async def test_cumulative_derived_ids_are_per_device(api: Api) -> None:
+    """Readings without reference ids: resubmission replaces, two devices never collide."""
+    account_id = api.demo["account_id"]
+    devices = [
+        api.state.add_device(account_id, name, locations=[api.location_id])
+        for name in ("ev-1", "ev-2")
+    ]
+    base = int(datetime(2025, 8, 1, 10, 0, tzinfo=UTC).timestamp())
+    for device in (*devices, devices[0]):
+        body = {
+            "location_id": api.location_id,
+            "device_id": device.id,
+            "units": "KWH",
+            "data": [{"time": base, "value": 5}, {"time": base + 300, "value": 5.5}],
+        }
+        await api.call("PUT", "/meters/cumulative/epoch", body)
+    for device in devices:
+        (stored,) = api.state.records(device_id=device.id)
+        assert stored["record_reference_id"] == f"cum_{device.id}_{base}_{base + 300}"
+        assert stored["energy_wh"] == 500.0
+
+
+@pytest.mark.parametrize("path", ["/meters/interval", "/meters/cumulative/epoch"])
+async def test_non_persistent_is_ignored_on_meter_uploads(api: Api, path: str) -> None:
+    """Flatpeak documents no non_persistent flag for meter uploads: the records are stored."""
+    if path == "/meters/interval":
+        body: Any = [record(api.location_id, record_reference_id="a"), record(api.location_id)]
+    else:
+        base = int(datetime(2025, 8, 1, 10, 0, tzinfo=UTC).timestamp())
+        body = {
+            "location_id": api.location_id,
+            "units": "WH",
+            "data": [{"time": base, "value": 0}, {"time": base + 300, "value": 9}],
+        }
+    for flag in ("true", "1"):
+        await api.call("PUT", path, body, params={"non_persistent": flag})
+    stored = api.state.records()
+    assert len(stored) == (3 if path == "/meters/interval" else 1)  # "a" was replaced
 
 
 async def test_cumulative_readings(api: Api) -> None:
@@ -566,7 +633,7 @@ async def test_cumulative_readings(api: Api) -> None:
     stored = api.state.records(location_id=api.location_id)
     assert [(r["record_reference_id"], r["energy_wh"]) for r in stored] == [
         ("c1", 1500.0),
-        (f"cum_{base + 3600}_{base + 5400}", 250.0),
+        (f"cum_{api.location_id}_{base + 3600}_{base + 5400}", 250.0),
     ]
     assert stored[0]["start_time"] == "2025-08-01T10:00:00Z"
     assert stored[0]["end_time"] == "2025-08-01T10:30:00Z"
@@ -830,6 +897,59 @@ async def test_fault_with_custom_body(api: Api) -> None:
     assert await api.call("GET", "/devices", expect=500) == {"message": "boom"}
     faults = await (await api.client.get("/_emulator/faults")).json()
     assert faults == {"data": []}
+
+
+async def test_fault_with_success_body_text_and_headers(api: Api) -> None:
+    """A fault can answer 200 with any JSON (an array too), a raw text and extra headers."""
+    for fault in (
+        {"path": "/meters/interval", "status": 200, "body": {}},
+        {"path": "/devices", "status": 200, "body": ["not", "an", "object"]},
+        {
+            "path": "/locations",
+            "status": 200,
+            "text": "<html>maintenance</html>",
+            "headers": {"Content-Type": "text/html; charset=bogus", "X-Test": "1"},
+        },
+    ):
+        response = await api.client.post("/_emulator/faults", json=fault)
+        assert response.status == 201, await response.text()
+    assert await api.call("PUT", "/meters/interval", [record(api.location_id)]) == {}
+    assert api.state.records() == []  # the fault answered instead of the endpoint
+    assert await api.call("GET", "/devices") == ["not", "an", "object"]
+    response = await api.client.get("/locations", headers=api.headers)
+    assert response.status == 200
+    assert response.headers["Content-Type"] == "text/html; charset=bogus"
+    assert response.headers["X-Test"] == "1"
+    assert await response.read() == b"<html>maintenance</html>"
+    for bad in ({"text": 5}, {"headers": {"X": 1}}, {"reflect_headers": "json"}):
+        response = await api.client.post(
+            "/_emulator/faults", json={"path": "/devices", "status": 500, **bad}
+        )
+        assert response.status == 400
+
+
+async def test_fault_reflecting_headers(api: Api) -> None:
+    """A careless server: the error repeats the request's headers and decoded credentials."""
+    token = api.headers["Authorization"].removeprefix("Bearer ")
+    api.state.fail_next("/devices", 400, reflect_headers="message")
+    body = await api.call("GET", "/devices", expect=400)
+    assert f"Authorization: Bearer {token}" in body["message"]
+    assert f"token {token}" in body["message"]
+    api.state.fail_next("/login", 403, reflect_headers="text")
+    response = await api.client.get(
+        "/login", headers=basic_auth(api.demo["account_id"], api.demo["api_key"])
+    )
+    assert response.status == 403
+    text = await response.text()
+    assert f"credentials {api.demo['account_id']}:{api.demo['api_key']}" in text
+    assert "Authorization: Basic " in text
+    response = await api.client.post(
+        "/_emulator/faults",
+        json={"path": "/devices", "status": 500, "reflect_headers": "message"},
+    )
+    assert (await response.json())["reflect_headers"] == "message"
+    with pytest.raises(ValueError, match="reflect_headers"):
+        api.state.fail_next("/devices", 500, reflect_headers="json")
 
 
 async def test_latency(api: Api) -> None:

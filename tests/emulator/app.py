@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
+import contextlib
 import json
 import warnings
 
@@ -36,21 +39,45 @@ def _error_response(request: web.Request, err: ApiError) -> web.Response:
     return web.json_response(body, status=err.status, headers=err.headers)
 
 
+def _reflection(request: web.Request) -> str:
+    """What a careless server echoes: every request header, and decoded credentials."""
+    text = "Rejected request with headers " + "; ".join(
+        f"{name}: {value}" for name, value in request.headers.items()
+    )
+    scheme, _, value = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() == "basic":
+        with contextlib.suppress(binascii.Error, UnicodeDecodeError):
+            text += f"; credentials {base64.b64decode(value, validate=True).decode()}"
+    elif scheme.lower() == "bearer":
+        text += f"; token {value}"
+    return text
+
+
 def _fault_response(request: web.Request, fault: Fault) -> web.Response:
     headers: dict[str, str] = {}
     if fault.retry_after is not None:
         seconds = fault.retry_after
         headers["Retry-After"] = str(int(seconds)) if seconds == int(seconds) else str(seconds)
-    if fault.body is not None:
-        return web.Response(
+    if fault.reflect_headers == "text":
+        response = web.Response(text=_reflection(request), status=fault.status, headers=headers)
+    elif fault.text is not None:
+        response = web.Response(text=fault.text, status=fault.status, headers=headers)
+    elif fault.body is not None:
+        response = web.Response(
             text=json.dumps(fault.body),
             status=fault.status,
             headers=headers,
             content_type="application/json",
         )
-    code = _FAULT_CODES.get(fault.status, "injected_fault")
-    message = f"Injected fault: HTTP {fault.status}"
-    return _error_response(request, ApiError(fault.status, code, message, headers=headers))
+    else:
+        code = _FAULT_CODES.get(fault.status, "injected_fault")
+        message = f"Injected fault: HTTP {fault.status}"
+        if fault.reflect_headers == "message":
+            message = _reflection(request)
+        response = _error_response(request, ApiError(fault.status, code, message, headers=headers))
+    # Set last, so a fault can also send a wrong Content-Type or charset.
+    response.headers.update(fault.headers)
+    return response
 
 
 @web.middleware

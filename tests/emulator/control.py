@@ -28,7 +28,8 @@ def _ok(**extra: Any) -> web.Response:
 
 
 async def fault_add(request: web.Request) -> web.Response:
-    """POST /_emulator/faults {path, method?, status, count?, retry_after?, body?}."""
+    """POST /_emulator/faults {path, method?, status, count?, retry_after?, body?, text?,
+    headers?, reflect_headers?}."""
     body = await read_object(request)
     path = body.get("path")
     if not isinstance(path, str) or not path.startswith("/"):
@@ -43,8 +44,27 @@ async def fault_add(request: web.Request) -> web.Response:
     if method is not None and not isinstance(method, str):
         raise invalid("method", "must be an HTTP method")
     retry_after = _seconds(body, "retry_after") if body.get("retry_after") is not None else None
+    text = body.get("text")
+    if text is not None and not isinstance(text, str):
+        raise invalid("text", "must be a string")
+    headers = body.get("headers") or {}
+    if not isinstance(headers, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in headers.items()
+    ):
+        raise invalid("headers", "must be an object of strings")
+    reflect = body.get("reflect_headers")
+    if reflect not in (None, "message", "text"):
+        raise invalid("reflect_headers", "must be 'message' or 'text'")
     fault = state_of(request).fail_next(
-        path, status, count, method, retry_after, body=body.get("body")
+        path,
+        status,
+        count,
+        method,
+        retry_after,
+        body=body.get("body"),
+        text=text,
+        headers=headers,
+        reflect_headers=reflect,
     )
     return web.json_response(fault.to_json(), status=201)
 

@@ -1,4 +1,9 @@
-"""Meter record validation and batches (PUT /meters/interval, /meters/cumulative/epoch)."""
+"""Meter record validation and batches (PUT /meters/interval, /meters/cumulative/epoch).
+
+Both endpoints always store what they accept: Flatpeak documents no ``non_persistent`` flag
+for them, so the emulator ignores one (nothing may rely on it to keep a simulation out of a
+customer's meter data). Only ``POST /costs/instant`` honours ``non_persistent``.
+"""
 
 from __future__ import annotations
 
@@ -154,7 +159,6 @@ def _batch(
         "time_created": format_rfc3339(state.now()),
         "account_id": account_id,
     }
-    # Kept even for non_persistent batches: it is metadata, not meter data.
     state.batches[batch_id] = batch
     return batch
 
@@ -167,9 +171,7 @@ def _failure(index: int, raw: object, error: str) -> dict[str, Any]:
     return failure
 
 
-def submit_interval(
-    state: EmulatorState, account_id: str, body: object, *, non_persistent: bool
-) -> dict[str, Any]:
+def submit_interval(state: EmulatorState, account_id: str, body: object) -> dict[str, Any]:
     """PUT /meters/interval: store the valid records, report the invalid ones."""
     if not isinstance(body, list):
         raise ApiError(400, "invalid_body", "Request body must be a JSON array of meter records")
@@ -192,9 +194,8 @@ def submit_interval(
             failed.append(_failure(index, raw, refusal))
             continue
         accepted.append(record)
-    if not non_persistent:
-        for record in accepted:
-            state.store_record(record)
+    for record in accepted:
+        state.store_record(record)
     return _batch(
         state,
         account_id=account_id,
@@ -205,9 +206,7 @@ def submit_interval(
     )
 
 
-def submit_cumulative(
-    state: EmulatorState, account_id: str, body: object, *, non_persistent: bool
-) -> dict[str, Any]:
+def submit_cumulative(state: EmulatorState, account_id: str, body: object) -> dict[str, Any]:
     """PUT /meters/cumulative/epoch: difference register readings into interval records.
 
     The first valid reading is only a baseline. A reading whose time does not advance, or
@@ -264,10 +263,11 @@ def submit_cumulative(
                     account_id=account_id,
                     location_id=location_id,
                     device_id=device_id,
-                    # Derived from the interval so that a resubmission replaces, not adds.
+                    # Derived from the owner and the interval so that a resubmission
+                    # replaces, not adds, and two devices' readings never collide.
                     record_reference_id=reference
                     if isinstance(reference, str) and reference
-                    else f"cum_{_epoch(baseline[0])}_{_epoch(time_)}",
+                    else f"cum_{device_id or location_id}_{_epoch(baseline[0])}_{_epoch(time_)}",
                     session_reference_id=session_reference_id,
                     energy_flow_direction=flow,
                     tariff_direction=tariff_direction,
@@ -282,9 +282,8 @@ def submit_cumulative(
                 )
             )
         baseline = (time_, value)
-    if not non_persistent:
-        for record in accepted:
-            state.store_record(record)
+    for record in accepted:
+        state.store_record(record)
     return _batch(
         state,
         account_id=account_id,

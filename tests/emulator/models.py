@@ -200,7 +200,7 @@ class MeterRecord:
 
     @property
     def owner(self) -> str:
-        """Whose record it is for resubmission: the device, else the location."""
+        """Whose record it is: the device, else the location."""
         return self.device_id or self.location_id
 
     def to_json(self) -> dict[str, Any]:
@@ -260,6 +260,9 @@ class Fault:
     method: str | None = None
     retry_after: float | None = None
     body: Any = None
+    text: str | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    reflect_headers: str | None = None
 
     def matches(self, method: str, path: str) -> bool:
         """Exact path, or a prefix when the pattern ends in ``*``; method if one was given."""
@@ -278,4 +281,7 @@ class Fault:
             "count": self.remaining,
             "retry_after": self.retry_after,
             "body": self.body,
+            "text": self.text,
+            "headers": dict(self.headers),
+            "reflect_headers": self.reflect_headers,
         }

@@ -301,26 +301,16 @@ async def tariff_delete(request: web.Request) -> web.Response:
 async def meters_interval(request: web.Request) -> web.Response:
     """PUT /meters/interval."""
     account = authenticate(request)
-    body = await read_json(request)
-    batch = submit_interval(
-        state_of(request),
-        account.account_id,
-        body,
-        non_persistent=query_flag(request, "non_persistent"),
-    )
+    # A non_persistent query parameter is ignored: it is not documented for this endpoint.
+    batch = submit_interval(state_of(request), account.account_id, await read_json(request))
     return web.json_response(batch)
 
 
 async def meters_cumulative(request: web.Request) -> web.Response:
     """PUT /meters/cumulative/epoch."""
     account = authenticate(request)
-    body = await read_json(request)
-    batch = submit_cumulative(
-        state_of(request),
-        account.account_id,
-        body,
-        non_persistent=query_flag(request, "non_persistent"),
-    )
+    # As for intervals, a non_persistent query parameter is ignored.
+    batch = submit_cumulative(state_of(request), account.account_id, await read_json(request))
     return web.json_response(batch)
 
 

@@ -46,8 +46,8 @@ class EmulatorState:
         self.locations: dict[str, Location] = {}
         self.elements: dict[str, TariffElement] = {}
         self.meter_records: dict[str, MeterRecord] = {}
-        # (account_id, device or location id, record_reference_id) -> record id: resubmission
-        self._record_index: dict[tuple[str, str, str], str] = {}
+        # (account_id, record_reference_id) -> record id: a resubmission replaces, account-wide
+        self._record_index: dict[tuple[str, str], str] = {}
         self.batches: dict[str, dict[str, Any]] = {}
         self.connect_tokens: dict[str, ConnectToken] = {}
         self.sessions: dict[str, BearerSession] = {}
@@ -308,9 +308,14 @@ class EmulatorState:
     # --- meter records ------------------------------------------------------------------
 
     def store_record(self, record: MeterRecord) -> MeterRecord:
-        """Store a record; one with a known record_reference_id for the same owner replaces it."""
+        """Store a record; one whose record_reference_id the account already used replaces it.
+
+        The strictest reading of API.md: reference ids are scoped to the whole account, so a
+        record of another device or location with the same id is replaced too (it moves to the
+        new device/location). An uploader whose ids are not unique account-wide loses data here.
+        """
         if record.record_reference_id is not None:
-            key = (record.account_id, record.owner, record.record_reference_id)
+            key = (record.account_id, record.record_reference_id)
             previous = self._record_index.get(key)
             if previous is not None and previous in self.meter_records:
                 # Keep the original id and position: the record is corrected, not added.
@@ -354,9 +359,30 @@ class EmulatorState:
         retry_after: float | None = None,
         *,
         body: Any = None,
+        text: str | None = None,
+        headers: dict[str, str] | None = None,
+        reflect_headers: str | None = None,
     ) -> Fault:
-        """Make the next ``count`` API calls matching path (``/x/*`` = prefix) fail."""
-        fault = Fault(path, status, count, method.upper() if method else None, retry_after, body)
+        """Make the next ``count`` API calls matching path (``/x/*`` = prefix) answer ``status``.
+
+        The answer is an error object, unless ``body`` (any JSON value, also for a 2xx), ``text``
+        (a raw body, e.g. not JSON) or ``reflect_headers`` ("message": an error object whose
+        message repeats the request's headers and Basic credentials; "text": the same as plain
+        text) is given. ``headers`` are added to the answer (they may replace Content-Type).
+        """
+        if reflect_headers not in (None, "message", "text"):
+            raise ValueError("reflect_headers must be 'message' or 'text'")
+        fault = Fault(
+            path,
+            status,
+            count,
+            method.upper() if method else None,
+            retry_after,
+            body,
+            text=text,
+            headers=dict(headers or {}),
+            reflect_headers=reflect_headers,
+        )
         self.faults.append(fault)
         return fault
 

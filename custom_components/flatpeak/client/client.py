@@ -10,7 +10,7 @@ import asyncio
 import base64
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from email.utils import parsedate_to_datetime
+import io
 import itertools
 import json
 import logging
@@ -20,18 +20,15 @@ from typing import Any
 from urllib.parse import quote
 
 import aiohttp
+from aiohttp.payload import BytesIOPayload
 from yarl import URL
 
+from .answers import parse_answer, redact
 from .exceptions import (
-    CODE_ERRORS,
-    FlatpeakApiError,
     FlatpeakAuthenticationError,
     FlatpeakConnectionError,
-    FlatpeakInvalidRequestError,
-    FlatpeakNotFoundError,
-    FlatpeakRateLimitError,
+    FlatpeakResponseFormatError,
     FlatpeakTimeoutError,
-    FlatpeakUnavailableError,
     FlatpeakVersionNotSupportedError,
 )
 from .models import (
@@ -44,7 +41,9 @@ from .models import (
     EnergyCost,
     EnergyFlowDirection,
     EnergyUnits,
+    FailedRecord,
     InstantCost,
+    ListPage,
     Location,
     MeterBatch,
     MeterRecord,
@@ -65,6 +64,8 @@ MAX_RECORDS_PER_CALL = 10_000
 _OFFLOAD_JSON_ABOVE = 1_000
 # Renew the token this long before Flatpeak says it expires (capped at half its lifetime).
 _TOKEN_MARGIN_SECONDS = 120.0
+# Log in at least daily, whatever lifetime Flatpeak states (a huge one must not overflow).
+_MAX_TOKEN_LIFETIME_SECONDS = 86_400
 _LIST_PAGE_SIZE = 100
 
 
@@ -92,6 +93,7 @@ class FlatpeakClient:
         self._session = session
         self._account_id = account_id
         self._api_key = api_key
+        self._basic = base64.b64encode(f"{account_id}:{api_key}".encode()).decode()
         self._base_url = URL(base_url.rstrip("/"))
         self._connect_url = connect_url or (
             DEFAULT_CONNECT_URL
@@ -128,12 +130,12 @@ class FlatpeakClient:
         Raises :class:`FlatpeakAuthenticationError` for bad credentials and
         :class:`FlatpeakAccountDisabledError` for a disabled account.
         """
-        basic = base64.b64encode(f"{self._account_id}:{self._api_key}".encode()).decode()
-        data = await self._send("GET", "/login", authorization=f"Basic {basic}")
+        data = await self._send("GET", "/login", authorization=f"Basic {self._basic}")
         token = Token.from_dict(data)
         self._token = token.bearer_token
-        margin = min(_TOKEN_MARGIN_SECONDS, token.expires_in / 2)
-        self._token_renew_at = time.monotonic() + token.expires_in - margin
+        lifetime = min(token.expires_in, _MAX_TOKEN_LIFETIME_SECONDS)
+        margin = min(_TOKEN_MARGIN_SECONDS, lifetime / 2)
+        self._token_renew_at = time.monotonic() + lifetime - margin
         self.live_mode = token.live_mode
         return token
 
@@ -174,7 +176,7 @@ class FlatpeakClient:
     async def find_device(self, reference_id: str) -> Device | None:
         """The device registered with ``reference_id``, or ``None`` (one request)."""
         data = await self._call("GET", "/devices", params={"reference_id": reference_id})
-        for item in data.get("data") or []:
+        for item in ListPage.from_dict(data, "device list").items:
             if item.get("reference_id") == reference_id:
                 return Device.from_dict(item)
         return None
@@ -191,16 +193,26 @@ class FlatpeakClient:
     # -- locations --------------------------------------------------------------------
 
     async def list_locations(self) -> list[Location]:
-        """Every location of the account, newest first (one request per 100 locations)."""
+        """Every location of the account, newest first (one request per 100 locations).
+
+        A page that says ``has_more`` but repeats a location already listed is an answer the
+        client cannot use (:class:`FlatpeakResponseFormatError`), so paging always ends.
+        """
         locations: list[Location] = []
+        seen: set[str] = set()
         params: dict[str, str] = {"limit": str(_LIST_PAGE_SIZE)}
         while True:
-            data = await self._call("GET", "/locations", params=params)
-            page = [Location.from_dict(item) for item in data.get("data") or []]
-            locations.extend(page)
-            if not data.get("has_more") or not page:
+            page = ListPage.from_dict(
+                await self._call("GET", "/locations", params=params), "location list"
+            )
+            batch = [Location.from_dict(item) for item in page.items]
+            if any(location.id in seen for location in batch):
+                raise FlatpeakResponseFormatError("location list repeats a location")
+            seen.update(location.id for location in batch)
+            locations.extend(batch)
+            if not page.has_more or not batch:
                 return locations
-            params["starting_after"] = page[-1].id
+            params["starting_after"] = batch[-1].id
 
     async def get_location(self, location_id: str) -> Location:
         """Fetch a location, with its tariff status (``GET /locations/{id}``, one request)."""
@@ -225,8 +237,7 @@ class FlatpeakClient:
             body["location_id"] = location_id
         if tariff_direction is not None:
             body["tariff_direction"] = tariff_direction.value
-        data = await self._call("POST", "/connect/token", json_body=body)
-        return ConnectToken(str(data["connect_token"]), int(data.get("expires_in", 0)))
+        return ConnectToken.from_dict(await self._call("POST", "/connect/token", json_body=body))
 
     def connect_page_url(self, connect_token: str) -> str:
         """The Connect page a person opens to choose their tariff."""
@@ -237,29 +248,34 @@ class FlatpeakClient:
         data = await self._call(
             "GET", "/connect/tariff/token", params={"connect_token": connect_token}
         )
-        return ConnectResult(str(data["location_id"]), bool(data.get("is_tariff_processed")))
+        return ConnectResult.from_dict(data)
 
     # -- meter records ----------------------------------------------------------------
 
-    async def submit_interval_records(
-        self, records: Sequence[MeterRecord], *, non_persistent: bool = False
-    ) -> MeterBatch:
-        """Submit interval records (``PUT /meters/interval``).
+    async def submit_interval_records(self, records: Sequence[MeterRecord]) -> MeterBatch:
+        """Submit interval records (``PUT /meters/interval``); they are always stored.
 
         Every record is validated first (``ValueError`` names the bad one) and nothing is sent
         if one is invalid. Makes ``ceil(len(records) / 10,000)`` requests (none for an empty
         list) and merges the answers: ``failed_records[].record_num`` indexes ``records``.
         Validation and JSON encoding of large submissions run in a worker thread.
+
+        Each answer must account for the records of its request (see
+        :meth:`MeterBatch.from_dict`); otherwise :class:`FlatpeakBatchMismatchError` (or
+        :class:`FlatpeakResponseFormatError`) is raised, both retryable
+        :class:`FlatpeakApiError`. Requests already answered are not undone: send the whole
+        submission again, the records' reference ids make that safe.
         """
         if len(records) > _OFFLOAD_JSON_ABOVE:
             bodies = await asyncio.get_running_loop().run_in_executor(None, _encode_chunks, records)
         else:
             bodies = _encode_chunks(records)
-        parts: list[tuple[int, dict[str, Any]]] = []
-        params = {"non_persistent": "true"} if non_persistent else None
+        parts: list[tuple[int, MeterBatch]] = []
         for index, body in enumerate(bodies):
-            batch = await self._call("PUT", "/meters/interval", params=params, raw_body=body)
-            parts.append((index * MAX_RECORDS_PER_CALL, batch))
+            offset = index * MAX_RECORDS_PER_CALL
+            sent = min(MAX_RECORDS_PER_CALL, len(records) - offset)
+            data = await self._call("PUT", "/meters/interval", raw_body=body)
+            parts.append((offset, self._batch(data, sent=sent)))
         return MeterBatch.merge(parts)
 
     async def submit_cumulative_readings(
@@ -276,7 +292,9 @@ class FlatpeakClient:
         """Submit register readings (``PUT /meters/cumulative/epoch``, one request).
 
         Readings must be in time order and never decrease (Flatpeak differences them);
-        ``ValueError`` is raised before any request otherwise.
+        ``ValueError`` is raised before any request otherwise. The answer must account for
+        the readings sent (:class:`FlatpeakBatchMismatchError` otherwise); ``record_num``
+        indexes ``readings``.
         """
         if units not in (EnergyUnits.WH, EnergyUnits.KWH):
             raise ValueError(f"cumulative readings need WH or KWH, got {units}")
@@ -307,8 +325,26 @@ class FlatpeakClient:
             body["device_id"] = device_id
         if session_reference_id:
             body["session_reference_id"] = session_reference_id
-        batch = await self._call("PUT", "/meters/cumulative/epoch", json_body=body)
-        return MeterBatch.merge([(0, batch)])
+        answer = await self._call("PUT", "/meters/cumulative/epoch", json_body=body)
+        return self._batch(answer, sent=len(readings), cumulative=True)
+
+    def _batch(self, data: Any, *, sent: int, cumulative: bool = False) -> MeterBatch:
+        """A checked meter_batch whose failure texts are safe to log."""
+        batch = MeterBatch.from_dict(data, sent=sent, cumulative=cumulative)
+        if not batch.failed_records:
+            return batch
+        return MeterBatch(
+            batch_ids=batch.batch_ids,
+            records_submitted=batch.records_submitted,
+            records_accepted=batch.records_accepted,
+            records_processed=batch.records_processed,
+            failed_records=[
+                FailedRecord(
+                    item.record_num, item.record_reference_id, redact(item.error, self._secrets())
+                )
+                for item in batch.failed_records
+            ],
+        )
 
     # -- costs and prices -------------------------------------------------------------
 
@@ -352,7 +388,11 @@ class FlatpeakClient:
     async def get_instant_cost(
         self, record: MeterRecord, *, non_persistent: bool = False
     ) -> InstantCost:
-        """Price one record at once (``POST /costs/instant``, one request)."""
+        """Price one record at once (``POST /costs/instant``, one request).
+
+        With ``non_persistent`` the record is priced and not stored: the documented simulation
+        path, and the only endpoint where this client sends that flag.
+        """
         record.validate()
         params = {"non_persistent": "true"} if non_persistent else None
         data = await self._call("POST", "/costs/instant", params=params, json_body=record.to_dict())
@@ -385,8 +425,11 @@ class FlatpeakClient:
         params: Mapping[str, str] | None = None,
         json_body: Any = None,
         raw_body: bytes | None = None,
-    ) -> dict[str, Any]:
-        """An authenticated call: one fresh login and retry after a 401/403."""
+    ) -> Any:
+        """An authenticated call: one fresh login and retry after a 401/403.
+
+        Returns the decoded JSON of a 2xx answer, of any type: the models check its shape.
+        """
         body = (
             raw_body
             if raw_body is not None
@@ -409,7 +452,7 @@ class FlatpeakClient:
         body: bytes | None = None,
         token: str | None = None,
         authorization: str | None = None,
-    ) -> dict[str, Any]:
+    ) -> Any:
         """One HTTP exchange (two if the account refuses our API version)."""
         while True:
             headers = {"Accept": "application/json"}
@@ -427,12 +470,14 @@ class FlatpeakClient:
                     method,
                     self._base_url.with_path(self._base_url.path.rstrip("/") + path),
                     params=params,
-                    data=body,
+                    data=_payload(body),
                     headers=headers,
                     timeout=self._timeout,
                 ) as response:
                     status = response.status
-                    text = await response.text()
+                    # Flatpeak answers JSON, which is UTF-8: a wrong or unknown charset in
+                    # the headers must not turn into a decoding exception.
+                    text = (await response.read()).decode("utf-8", errors="replace")
                     retry_after = response.headers.get("Retry-After")
             except TimeoutError as err:
                 raise FlatpeakTimeoutError(f"Timeout during {method} {path}") from err
@@ -441,7 +486,13 @@ class FlatpeakClient:
                     f"Cannot reach Flatpeak for {method} {path}: {type(err).__name__}"
                 ) from err
             try:
-                return _raise_or_parse(status, text, retry_after, method, path)
+                return parse_answer(
+                    status,
+                    text,
+                    retry_after=retry_after,
+                    what=f"{method} {path}",
+                    secrets=self._secrets(token),
+                )
             except FlatpeakVersionNotSupportedError:
                 if not self._send_version:
                     raise
@@ -451,46 +502,23 @@ class FlatpeakClient:
                 )
                 self._send_version = False
 
-
-def _raise_or_parse(
-    status: int, text: str, retry_after: str | None, method: str, path: str
-) -> dict[str, Any]:
-    try:
-        data = json.loads(text) if text else {}
-    except ValueError:
-        data = None
-    if 200 <= status < 300:
-        if not isinstance(data, dict):
-            raise FlatpeakApiError(status, None, f"{method} {path} answered with non-JSON")
-        return data
-    body = data if isinstance(data, dict) else {}
-    code = body.get("code")
-    message = str(body.get("message") or text[:200] or f"HTTP {status}")
-    if status in (401, 403):
-        raise FlatpeakAuthenticationError(f"{status}: {message}")
-    if status == 429:
-        raise FlatpeakRateLimitError(status, code, message, _parse_retry_after(retry_after))
-    if status == 404:
-        raise FlatpeakNotFoundError(status, code, message)
-    if 400 <= status < 500:
-        raise CODE_ERRORS.get(str(code), FlatpeakInvalidRequestError)(status, code, message)
-    if status in (502, 503, 504):
-        raise FlatpeakUnavailableError(status, code, message)
-    raise FlatpeakApiError(status, code, message)
+    def _secrets(self, token: str | None = None) -> tuple[str | None, ...]:
+        """What must never appear in a message: the key, Basic credentials, the tokens."""
+        return (
+            f"{self._account_id}:{self._api_key}",
+            self._basic,
+            self._api_key,
+            self._token,
+            token,
+        )
 
 
-def _parse_retry_after(value: str | None) -> float | None:
-    """``Retry-After`` as seconds: either delta-seconds or an HTTP date."""
-    if not value:
+def _payload(body: bytes | None) -> BytesIOPayload | None:
+    """A fresh payload per request: aiohttp warns that large raw ``bytes`` block the loop
+    (and a payload is read once, so a retry needs its own)."""
+    if body is None:
         return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
-    except (TypeError, ValueError):
-        return None
+    return BytesIOPayload(io.BytesIO(body), content_type="application/json")
 
 
 def _seg(value: str) -> str:

@@ -1,7 +1,17 @@
 """Exceptions raised by the Flatpeak client.
 
 Every error the client raises is a :class:`FlatpeakError`. Messages carry Flatpeak's own
-``code`` and ``message`` but never credentials or tokens.
+``code`` and ``message`` (shortened, with anything that looks like a credential, a token or an
+``Authorization`` header replaced by ``[redacted]``), never credentials or tokens.
+
+What a caller should do with them:
+
+- retry later (with backoff): :class:`FlatpeakConnectionError` (incl. timeouts) and
+  :class:`FlatpeakApiError` (5xx, :class:`FlatpeakUnavailableError`, and answers the client
+  cannot use: :class:`FlatpeakResponseFormatError`, :class:`FlatpeakBatchMismatchError`);
+- wait ``retry_after``: :class:`FlatpeakRateLimitError`;
+- ask for new credentials: :class:`FlatpeakAuthenticationError`;
+- do not resend unchanged: :class:`FlatpeakInvalidRequestError` and its subclasses.
 """
 
 from __future__ import annotations
@@ -51,6 +61,29 @@ class FlatpeakApiError(FlatpeakResponseError):
 
 class FlatpeakUnavailableError(FlatpeakApiError):
     """502/503/504: Flatpeak is down or overloaded for now."""
+
+
+class FlatpeakResponseFormatError(FlatpeakApiError):
+    """A success answer the client cannot read: not JSON, not the documented shape, or a field
+    missing or of the wrong type. Worth retrying: nothing says the request was applied."""
+
+    def __init__(self, message: str, *, status: int = 200) -> None:
+        """``message`` says what was wrong (never the body itself)."""
+        super().__init__(status, None, message)
+
+
+class FlatpeakBatchMismatchError(FlatpeakResponseFormatError):
+    """A ``meter_batch`` answer that does not account for the records sent in that request
+    (another count, failed record numbers out of range, accepted + failed not adding up).
+
+    The records may or may not be stored: send them again (their reference ids make that
+    safe). ``sent`` is the number of records or readings in the request.
+    """
+
+    def __init__(self, message: str, *, sent: int, status: int = 200) -> None:
+        """Keep how many records the request carried."""
+        super().__init__(message, status=status)
+        self.sent = sent
 
 
 class FlatpeakInvalidRequestError(FlatpeakResponseError):

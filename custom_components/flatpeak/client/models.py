@@ -1,12 +1,33 @@
-"""Typed models of the Flatpeak JSON this client sends and receives (anode field names)."""
+"""Typed models of the Flatpeak JSON this client sends and receives (anode field names).
+
+Every ``from_dict`` takes the decoded JSON as it came (any type) and either returns a model or
+raises :class:`FlatpeakResponseFormatError` naming what is wrong: a missing or wrong-typed
+required field, an unparseable time, a body that is not an object. Optional fields that are
+absent or ``null`` get their documented default.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 import math
 from typing import Any
+
+from .exceptions import FlatpeakBatchMismatchError, FlatpeakResponseFormatError
+from .reading import (
+    array,
+    flag,
+    json_object,
+    number,
+    optional_object,
+    optional_str,
+    optional_time,
+    required_int,
+    required_str,
+    required_time,
+)
 
 
 class EnergyFlowDirection(StrEnum):
@@ -59,6 +80,9 @@ class TariffState(StrEnum):
     NOT_SUPPORTED = "NOT_SUPPORTED"
 
 
+_TARIFF_STATES = frozenset(state.value for state in TariffState)
+
+
 def format_time(value: datetime) -> str:
     """RFC 3339 in UTC with a ``Z``; naive datetimes are refused (they are ambiguous)."""
     if value.tzinfo is None:
@@ -66,13 +90,21 @@ def format_time(value: datetime) -> str:
     return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-def parse_time(value: str) -> datetime:
-    """Parse an RFC 3339 time (``Z`` or offset)."""
-    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+@dataclass(frozen=True, slots=True)
+class ListPage:
+    """One page of a list envelope ``{"object": "list", "has_more", "data": [...]}``."""
 
+    items: list[dict[str, Any]]
+    has_more: bool
 
-def _opt_time(value: Any) -> datetime | None:
-    return parse_time(value) if isinstance(value, str) else None
+    @classmethod
+    def from_dict(cls, data: Any, what: str = "list") -> ListPage:
+        """Check the envelope and that every item is an object (items are parsed by the caller)."""
+        body = json_object(data, what)
+        items = array(body, "data", what, required=True)
+        for index, item in enumerate(items):
+            json_object(item, f"{what}.data[{index}]")
+        return cls(items=items, has_more=flag(body, "has_more", what))
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,9 +116,14 @@ class Token:
     live_mode: bool
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Token:
-        """Build from the login response."""
-        return cls(str(data["bearer_token"]), int(data["expires_in"]), bool(data.get("live_mode")))
+    def from_dict(cls, data: Any) -> Token:
+        """Build from the login response; ``expires_in`` must be a positive integer."""
+        body = json_object(data, "login")
+        return cls(
+            bearer_token=required_str(body, "bearer_token", "login"),
+            expires_in=required_int(body, "expires_in", "login", minimum=1),
+            live_mode=flag(body, "live_mode", "login"),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,16 +139,20 @@ class Device:
     time_created: datetime | None
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Device:
+    def from_dict(cls, data: Any) -> Device:
         """Build from a device object."""
+        body = json_object(data, "device")
+        locations = array(body, "locations", "device")
+        if not all(isinstance(location, str) for location in locations):
+            raise FlatpeakResponseFormatError("device.locations must be an array of ids")
         return cls(
-            id=data["id"],
-            reference_id=data.get("reference_id"),
-            type=data.get("type"),
-            live_mode=bool(data.get("live_mode")),
-            locations=[str(loc) for loc in data.get("locations") or []],
-            last_seen=_opt_time(data.get("last_seen")),
-            time_created=_opt_time(data.get("time_created")),
+            id=required_str(body, "id", "device"),
+            reference_id=optional_str(body, "reference_id", "device"),
+            type=optional_str(body, "type", "device"),
+            live_mode=flag(body, "live_mode", "device"),
+            locations=list(locations),
+            last_seen=optional_time(body, "last_seen", "device"),
+            time_created=optional_time(body, "time_created", "device"),
         )
 
 
@@ -127,12 +168,12 @@ class PostalAddress:
     country_code: str | None = None
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any] | None) -> PostalAddress:
-        """Build from ``postal_address`` (missing fields stay ``None``)."""
-        data = data or {}
+    def from_dict(cls, data: Any) -> PostalAddress:
+        """Build from ``postal_address`` (null or missing fields stay ``None``)."""
+        body = {} if data is None else json_object(data, "postal_address")
         return cls(
             **{
-                key: data.get(key)
+                key: optional_str(body, key, "postal_address")
                 for key in (
                     "address_line1",
                     "address_line2",
@@ -161,16 +202,17 @@ class TariffStatus:
     local: TariffState = TariffState.NOT_CONNECTED
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any] | None) -> TariffStatus:
-        """Build from ``tariff_status``; unknown states read as ERROR."""
-        data = data or {}
+    def from_dict(cls, data: Any) -> TariffStatus:
+        """Build from ``tariff_status``; missing parts are NOT_CONNECTED, unknown ones ERROR."""
+        body = {} if data is None else json_object(data, "tariff_status")
 
         def state(key: str) -> TariffState:
-            raw = data.get(key, TariffState.NOT_CONNECTED)
-            try:
+            raw = body.get(key)
+            if raw is None:
+                return TariffState.NOT_CONNECTED
+            if isinstance(raw, str) and raw in _TARIFF_STATES:
                 return TariffState(raw)
-            except ValueError:
-                return TariffState.ERROR
+            return TariffState.ERROR
 
         return cls(
             commodity_import=state("commodity_import"),
@@ -199,16 +241,17 @@ class Location:
     live_mode: bool
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Location:
-        """Build from a location object."""
+    def from_dict(cls, data: Any) -> Location:
+        """Build from a location object (no timezone reads as UTC)."""
+        body = json_object(data, "location")
         return cls(
-            id=data["id"],
-            reference_id=data.get("reference_id"),
-            timezone=data.get("timezone") or "UTC",
-            currency_code=data.get("currency_code") or "",
-            postal_address=PostalAddress.from_dict(data.get("postal_address")),
-            tariff_status=TariffStatus.from_dict(data.get("tariff_status")),
-            live_mode=bool(data.get("live_mode")),
+            id=required_str(body, "id", "location"),
+            reference_id=optional_str(body, "reference_id", "location"),
+            timezone=optional_str(body, "timezone", "location") or "UTC",
+            currency_code=optional_str(body, "currency_code", "location") or "",
+            postal_address=PostalAddress.from_dict(body.get("postal_address")),
+            tariff_status=TariffStatus.from_dict(body.get("tariff_status")),
+            live_mode=flag(body, "live_mode", "location"),
         )
 
     @property
@@ -286,6 +329,16 @@ class FailedRecord:
     record_reference_id: str | None
     error: str
 
+    @classmethod
+    def from_dict(cls, data: Any, what: str = "failed_record") -> FailedRecord:
+        """Build from one ``failed_records`` item (``record_num`` as Flatpeak gave it)."""
+        body = json_object(data, what)
+        return cls(
+            record_num=required_int(body, "record_num", what),
+            record_reference_id=optional_str(body, "record_reference_id", what),
+            error=optional_str(body, "error", what) or "",
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class MeterBatch:
@@ -298,23 +351,69 @@ class MeterBatch:
     failed_records: list[FailedRecord]
 
     @classmethod
-    def merge(cls, parts: list[tuple[int, dict[str, Any]]]) -> MeterBatch:
-        """Merge ``(offset, meter_batch)`` pairs, shifting ``record_num`` by each offset."""
+    def from_dict(cls, data: Any, *, sent: int, cumulative: bool = False) -> MeterBatch:
+        """Read the answer to one request that carried ``sent`` records (or readings).
+
+        The answer must account for them: ``records_submitted == sent``, every failed
+        ``record_num`` a distinct index below ``sent``, and accepted + failed == ``sent``
+        (for cumulative readings at most ``sent``: the first reading is only a baseline).
+        :class:`FlatpeakBatchMismatchError` otherwise, :class:`FlatpeakResponseFormatError`
+        for a wrong shape.
+        """
+        what = "meter_batch"
+        body = json_object(data, what)
+        if body.get("object") not in (None, "meter_batch"):
+            raise FlatpeakResponseFormatError(f"{what}.object is not meter_batch")
+        batch_id = optional_str(body, "id", what)
+        submitted = required_int(body, "records_submitted", what)
+        accepted = required_int(body, "records_accepted", what)
+        processed = (
+            required_int(body, "records_processed", what)
+            if body.get("records_processed") is not None
+            else 0
+        )
         failed = [
-            FailedRecord(
-                record_num=offset + int(item.get("record_num", 0)),
-                record_reference_id=item.get("record_reference_id"),
-                error=str(item.get("error", "")),
-            )
-            for offset, batch in parts
-            for item in batch.get("failed_records") or []
+            FailedRecord.from_dict(item, f"{what}.failed_records[{index}]")
+            for index, item in enumerate(array(body, "failed_records", what))
         ]
+        unit = "readings" if cumulative else "records"
+
+        def mismatch(detail: str) -> FlatpeakBatchMismatchError:
+            return FlatpeakBatchMismatchError(
+                f"Flatpeak's answer does not match the {sent} {unit} sent: {detail}", sent=sent
+            )
+
+        if submitted != sent:
+            raise mismatch(f"records_submitted is {submitted}")
+        numbers = [item.record_num for item in failed]
+        if any(number >= sent for number in numbers):
+            raise mismatch(f"a failed record_num is {max(numbers)}")
+        if len(set(numbers)) != len(numbers):
+            raise mismatch("a record is listed as failed twice")
+        accounted = accepted + len(failed)
+        if accounted > sent or (not cumulative and accounted != sent):
+            raise mismatch(f"{accepted} accepted and {len(failed)} failed")
         return cls(
-            batch_ids=[str(batch["id"]) for _, batch in parts if "id" in batch],
-            records_submitted=sum(int(b.get("records_submitted", 0)) for _, b in parts),
-            records_accepted=sum(int(b.get("records_accepted", 0)) for _, b in parts),
-            records_processed=sum(int(b.get("records_processed", 0)) for _, b in parts),
+            batch_ids=[] if batch_id is None else [batch_id],
+            records_submitted=submitted,
+            records_accepted=accepted,
+            records_processed=processed,
             failed_records=failed,
+        )
+
+    @classmethod
+    def merge(cls, parts: Sequence[tuple[int, MeterBatch]]) -> MeterBatch:
+        """Merge ``(offset, batch)`` pairs, shifting each ``record_num`` by its offset."""
+        return cls(
+            batch_ids=[batch_id for _, batch in parts for batch_id in batch.batch_ids],
+            records_submitted=sum(batch.records_submitted for _, batch in parts),
+            records_accepted=sum(batch.records_accepted for _, batch in parts),
+            records_processed=sum(batch.records_processed for _, batch in parts),
+            failed_records=[
+                FailedRecord(offset + item.record_num, item.record_reference_id, item.error)
+                for offset, batch in parts
+                for item in batch.failed_records
+            ],
         )
 
 
@@ -331,17 +430,20 @@ class CostRow:
     record_reference_id: str | None = None
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> CostRow:
-        """Build from a cost row (``cost``, or the 2024 ``tariff`` name)."""
-        money = data.get("cost") or data.get("tariff") or {}
+    def from_dict(cls, data: Any, what: str = "cost_row") -> CostRow:
+        """Build from a cost row (``cost`` or the 2024 name ``tariff``); absent amounts are 0."""
+        body = json_object(data, what)
+        money_key = "cost" if body.get("cost") is not None else "tariff"
+        money = optional_object(body, money_key, what)
+        energy = optional_object(body, "energy", what)
         return cls(
-            start_time=parse_time(data["start_time"]),
-            end_time=parse_time(data["end_time"]),
-            energy_wh=float((data.get("energy") or {}).get("value") or 0),
-            cost=float(money.get("value") or 0),
-            confidence=float(money.get("confidence", 1)),
-            session_reference_id=data.get("session_reference_id"),
-            record_reference_id=data.get("record_reference_id"),
+            start_time=required_time(body, "start_time", what),
+            end_time=required_time(body, "end_time", what),
+            energy_wh=number(energy, "value", f"{what}.energy", 0.0),
+            cost=number(money, "value", f"{what}.{money_key}", 0.0),
+            confidence=number(money, "confidence", f"{what}.{money_key}", 1.0),
+            session_reference_id=optional_str(body, "session_reference_id", what),
+            record_reference_id=optional_str(body, "record_reference_id", what),
         )
 
 
@@ -357,15 +459,18 @@ class EnergyCost:
     rows: list[CostRow]
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> EnergyCost:
-        """Build from the response of the cost endpoints."""
+    def from_dict(cls, data: Any) -> EnergyCost:
+        """Build from the response of the cost endpoints (``data`` is required)."""
+        what = "energy_cost"
+        body = json_object(data, what)
+        rows = array(body, "data", what, required=True)
         return cls(
-            id=data.get("id"),
-            object_id=data.get("object_id"),
-            tariff_direction=data.get("tariff_direction"),
-            timezone=data.get("location_timezone"),
-            currency_code=data.get("currency_code") or "",
-            rows=[CostRow.from_dict(row) for row in data.get("data") or []],
+            id=optional_str(body, "id", what),
+            object_id=optional_str(body, "object_id", what),
+            tariff_direction=optional_str(body, "tariff_direction", what),
+            timezone=optional_str(body, "location_timezone", what),
+            currency_code=optional_str(body, "currency_code", what) or "",
+            rows=[CostRow.from_dict(row, f"{what}.data[{i}]") for i, row in enumerate(rows)],
         )
 
     @property
@@ -388,12 +493,14 @@ class InstantCost:
     row: CostRow
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> InstantCost:
+    def from_dict(cls, data: Any) -> InstantCost:
         """Build from a ``meter_record`` response."""
+        what = "meter_record"
+        body = json_object(data, what)
         return cls(
-            id=data.get("id"),
-            currency_code=data.get("currency_code") or "",
-            row=CostRow.from_dict(data["data"]),
+            id=optional_str(body, "id", what),
+            currency_code=optional_str(body, "currency_code", what) or "",
+            row=CostRow.from_dict(body.get("data"), f"{what}.data"),
         )
 
 
@@ -406,6 +513,18 @@ class PriceSlot:
     price: float
     confidence: float
 
+    @classmethod
+    def from_dict(cls, data: Any, what: str = "price_slot") -> PriceSlot:
+        """Build from one item of a ``price`` object's ``data``."""
+        body = json_object(data, what)
+        price = json_object(body.get("price"), f"{what}.price")
+        return cls(
+            valid_from=required_time(body, "valid_from", what),
+            valid_to=required_time(body, "valid_to", what),
+            price=number(price, "value", f"{what}.price"),
+            confidence=number(price, "confidence", f"{what}.price", 1.0),
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class Prices:
@@ -417,20 +536,17 @@ class Prices:
     slots: list[PriceSlot]
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Prices:
-        """Build from a ``price`` object."""
+    def from_dict(cls, data: Any) -> Prices:
+        """Build from a ``price`` object (``data`` is required)."""
+        what = "price"
+        body = json_object(data, what)
         return cls(
-            currency_code=data.get("currency_code") or "",
-            timezone=data.get("location_timezone"),
-            next_update=_opt_time(data.get("next_update")),
+            currency_code=optional_str(body, "currency_code", what) or "",
+            timezone=optional_str(body, "location_timezone", what),
+            next_update=optional_time(body, "next_update", what),
             slots=[
-                PriceSlot(
-                    valid_from=parse_time(item["valid_from"]),
-                    valid_to=parse_time(item["valid_to"]),
-                    price=float(item["price"]["value"]),
-                    confidence=float(item["price"].get("confidence", 1)),
-                )
-                for item in data.get("data") or []
+                PriceSlot.from_dict(item, f"{what}.data[{index}]")
+                for index, item in enumerate(array(body, "data", what, required=True))
             ],
         )
 
@@ -449,6 +565,18 @@ class ConnectToken:
     connect_token: str
     expires_in: int
 
+    @classmethod
+    def from_dict(cls, data: Any) -> ConnectToken:
+        """Build from the ``POST /connect/token`` answer (no ``expires_in`` reads as 0)."""
+        body = json_object(data, "connect_token")
+        expires_in = body.get("expires_in")
+        return cls(
+            connect_token=required_str(body, "connect_token", "connect_token"),
+            expires_in=0
+            if expires_in is None
+            else required_int(body, "expires_in", "connect_token"),
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class ConnectResult:
@@ -456,3 +584,12 @@ class ConnectResult:
 
     location_id: str
     is_tariff_processed: bool
+
+    @classmethod
+    def from_dict(cls, data: Any) -> ConnectResult:
+        """Build from the ``GET /connect/tariff/token`` answer."""
+        body = json_object(data, "connect_result")
+        return cls(
+            location_id=required_str(body, "location_id", "connect_result"),
+            is_tariff_processed=flag(body, "is_tariff_processed", "connect_result"),
+        )
