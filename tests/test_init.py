@@ -30,7 +30,7 @@ from tests.helpers import (
     make_entry,
     new_device,
 )
-from tests.uploads_helpers import Meter
+from tests.uploads_helpers import FIVE, Meter
 
 GONE_LOCATION = "loc_000000000000000000000000"
 TARIFF = [
@@ -107,6 +107,33 @@ async def test_setup_retries_while_flatpeak_unavailable(
     await hass.async_block_till_done(wait_background_tasks=True)
     assert entry.state is ConfigEntryState.LOADED
     assert location_requests(emulator, emulator.location_id) == 2
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"id": 5, "timezone": [], "currency_code": None},
+        {"object": "location"},
+        ["not", "an", "object"],
+        {"id": "loc_x", "tariff_status": "CONNECTED", "postal_address": 7},
+    ],
+    ids=["wrong_types", "missing_id", "array", "wrong_nested"],
+)
+async def test_setup_retries_on_a_location_it_cannot_read(
+    hass: HomeAssistant, emulator: Emulator, freezer: FrozenDateTimeFactory, body: Any
+) -> None:
+    """A 200 whose location cannot be parsed is a passing problem: retried, no traceback."""
+    entry = await make_entry(hass, emulator)
+    emulator.state.fail_next("/locations/*", 200, body=body)
+    assert not await hass.config_entries.async_setup(entry.entry_id)
+    assert entry.state is ConfigEntryState.SETUP_RETRY
+    assert entry.error_reason_translation_key == "cannot_connect"
+    assert reauth_flows(hass, entry) == []
+
+    freezer.tick(timedelta(minutes=1))
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert entry.state is ConfigEntryState.LOADED
 
 
 async def test_setup_retries_while_flatpeak_unreachable(
@@ -414,3 +441,95 @@ async def test_sensor_issues_stay_with_their_entry_and_subentry(
     assert hass.config_entries.async_remove_subentry(first, sub_id)
     await meter.advance(meter.now + timedelta(minutes=1))
     assert issue not in issue_ids(hass)
+
+
+async def test_session_tracking_stops_with_the_entry(
+    hass: HomeAssistant,
+    emulator: Emulator,
+    freezer: FrozenDateTimeFactory,
+    hass_storage: dict[str, Any],
+) -> None:
+    """Unloaded, the entry no longer follows its chargers: a session starting then is not
+    recorded and nothing is written to its progress."""
+    meter = Meter(hass, freezer)
+    meter.set("binary_sensor.charging", "off", {})
+    await meter.period({"sensor.charger_energy": 10.0})
+    charger_id = await new_device(hass, emulator, "charger")
+    entry = await make_entry(hass, emulator, subentries=[ev_charger_subentry(charger_id)])
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    (tracker,) = entry.runtime_data.uploads.trackers.values()
+    meter.set("binary_sensor.charging", "on", {})
+    await hass.async_block_till_done()
+    assert len(tracker.sessions) == 1
+
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    saved = hass_storage[f"{DOMAIN}.{entry.entry_id}"]["data"]
+    meter.set("binary_sensor.charging", "off", {})
+    await hass.async_block_till_done()
+    meter.set("binary_sensor.charging", "on", {})
+    await meter.advance(meter.now + timedelta(minutes=2))
+    assert len(tracker.sessions) == 1
+    assert tracker.sessions[0].end is None
+    assert hass_storage[f"{DOMAIN}.{entry.entry_id}"]["data"] == saved
+
+
+async def test_progress_of_version_1_is_migrated(
+    hass: HomeAssistant,
+    emulator: Emulator,
+    freezer: FrozenDateTimeFactory,
+    hass_storage: dict[str, Any],
+) -> None:
+    """Progress written before netting looked back: cursors kept, the owed deficit still
+    owed, refused records still retried; nothing sent before is sent again."""
+    meter = Meter(hass, freezer)
+    await meter.period({"sensor.grid_import": 100.0})
+    for n in range(1, 4):
+        await meter.period({"sensor.grid_import": 100 + n})
+    device_id = await new_device(hass, emulator, "house")
+    subentry = house_meter_subentry(device_id)
+    del subentry["data"]["grid_export"], subentry["data"]["solar"]
+    entry = await make_entry(hass, emulator, subentries=[subentry], options={"history_days": 1})
+    sub = next(iter(entry.subentries))
+    key = f"{DOMAIN}.{entry.entry_id}"
+    cursor = meter.t - 2 * FIVE  # two periods not yet sent
+    hass_storage[key] = {
+        "version": 1,
+        "minor_version": 1,
+        "key": key,
+        "data": {
+            "streams": {
+                f"{device_id}:grid_import": {
+                    "cursor": cursor.isoformat(),
+                    "deficit": 0.25,
+                    "next_deficit": 0.0,
+                }
+            },
+            "retry": [
+                {
+                    "stream": f"{device_id}:grid_import",
+                    "start": (cursor - FIVE).isoformat(),
+                    "kwh": 1.0,
+                    "session": None,
+                    "attempts": 1,
+                }
+            ],
+            "sessions": {},
+            "last_success": {sub: cursor.isoformat()},
+        },
+    }
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+
+    records = sorted(emulator.state.records(device_id=device_id), key=lambda r: r["start_time"])
+    assert [r["start_time"] for r in records] == [
+        (cursor + n * FIVE - FIVE).isoformat().replace("+00:00", "Z") for n in range(3)
+    ]
+    # the retried period as queued, then the two new ones with the 0.25 kWh still owed
+    assert [round(r["energy_wh"], 6) for r in records] == [1000.0, 750.0, 1000.0]
+    data = hass_storage[key]["data"]
+    assert hass_storage[key]["version"] == 2
+    assert data["streams"][f"{device_id}:grid_import"]["cursor"] == meter.t.isoformat()
+    assert data["streams"][f"{device_id}:grid_import"]["carry"] == 0
+    assert data["retry"] == []
+    assert data["last_success"][sub] != cursor.isoformat()

@@ -16,7 +16,14 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from custom_components.flatpeak.const import DOMAIN, MAX_HISTORY_DAYS
 from tests.conftest import Emulator
 from tests.helpers import ev_charger_subentry, house_meter_subentry, make_entry, new_device
-from tests.uploads_helpers import START, Meter, assert_no_duplicates, statistics_change, stored_kwh
+from tests.uploads_helpers import (
+    START,
+    Meter,
+    assert_no_duplicates,
+    import_hourly,
+    statistics_change,
+    stored_kwh,
+)
 
 HOUSE = {
     "sensor.grid_import": "IMPORT",
@@ -372,6 +379,26 @@ async def test_upload_history_validation(
     )
     assert err.translation_key == "range_too_long"
 
+    # the first day of the calendar: one day of it, so not too long, but no day before it
+    for start, end in (("0001-01-01T00:00:00", "0001-01-02T00:00:00"), ("0001-01-01", None)):
+        err = await _refused(
+            hass,
+            emulator,
+            config_entry_id=entry.entry_id,
+            start=start,
+            **({"end": end} if end else {}),
+        )
+        assert err.translation_key == "time_out_of_range"
+    err = await _refused(
+        hass,
+        emulator,
+        config_entry_id=entry.entry_id,
+        start="0001-01-01T00:00:00+00:00",
+        end="0001-01-02T00:00:00+00:00",
+    )
+    assert err.translation_key == "time_out_of_range"
+    assert "0001-01-01" in str(err)
+
     assert await hass.config_entries.async_unload(entry.entry_id)
     assert entry.state is ConfigEntryState.NOT_LOADED
     err = await _refused(hass, emulator, config_entry_id=entry.entry_id, start=START.isoformat())
@@ -426,3 +453,84 @@ async def test_upload_history_keeps_netted_values(
     await upload_history(hass, config_entry_id=entry.entry_id, start=after_dip, end=meter.t)
     assert stored_kwh(emulator, device_id, "IMPORT") == pytest.approx(used, abs=1e-6)
     assert_no_duplicates(emulator)
+
+
+async def test_upload_history_of_weeks_walks_windows_at_the_request_floor(
+    hass: HomeAssistant, emulator: Emulator, freezer: FrozenDateTimeFactory
+) -> None:
+    """40 days of hourly history for three sensors: 34,560 records in windows of at most
+    10,000, so ceil(34,560 / 10,000) = 4 requests; every stream's energy arrives."""
+    days = 40
+    meter = Meter(hass, freezer, START + timedelta(days=days))
+    for entity_id, per_hour in zip(HOUSE, (0.5, 0.25, 0.125), strict=True):
+        import_hourly(hass, entity_id, START, days * 24, per_hour)
+    for entity_id, per_hour in zip(HOUSE, (0.5, 0.25, 0.125), strict=True):
+        meter.set(entity_id, str(per_hour * days * 24))
+    await meter.period()
+    device_id = await new_device(hass, emulator, "house")
+    entry = await make_entry(
+        hass, emulator, subentries=[house_meter_subentry(device_id)], options={"history_days": 0}
+    )
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    puts = emulator.requests("PUT", "/meters/interval")
+    batches = len(emulator.state.batches)
+
+    result = await upload_history(
+        hass,
+        config_entry_id=entry.entry_id,
+        start=START.isoformat(),
+        end=(START + timedelta(days=days)).isoformat(),
+    )
+    records = 3 * days * 24 * 12
+    assert result["records_sent"] == records
+    assert result["requests"] == emulator.requests("PUT", "/meters/interval") - puts == 4
+    sizes = [b["records_submitted"] for b in list(emulator.state.batches.values())[batches:]]
+    assert max(sizes) <= 10_000
+    assert sum(sizes) == records
+    assert result["kwh"] == pytest.approx(
+        {e: p * days * 24 for e, p in zip(HOUSE, (0.5, 0.25, 0.125), strict=True)}, abs=1e-6
+    )
+    for tariff, per_hour in zip(HOUSE.values(), (0.5, 0.25, 0.125), strict=True):
+        assert stored_kwh(emulator, device_id, tariff) == pytest.approx(
+            per_hour * days * 24, abs=1e-6
+        )
+
+
+async def test_upload_history_failing_part_way_keeps_what_was_confirmed(
+    hass: HomeAssistant, emulator: Emulator, freezer: FrozenDateTimeFactory
+) -> None:
+    """The second of four windows fails: the action reports it, the first window's records
+    stay at Flatpeak, and running the action again completes the range without doubling."""
+    days = 40
+    meter = Meter(hass, freezer, START + timedelta(days=days))
+    for entity_id, per_hour in zip(HOUSE, (0.5, 0.25, 0.125), strict=True):
+        import_hourly(hass, entity_id, START, days * 24, per_hour)
+        meter.set(entity_id, str(per_hour * days * 24))
+    await meter.period()
+    device_id = await new_device(hass, emulator, "house")
+    entry = await make_entry(
+        hass, emulator, subentries=[house_meter_subentry(device_id)], options={"history_days": 0}
+    )
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    data = {
+        "config_entry_id": entry.entry_id,
+        "start": START.isoformat(),
+        "end": (START + timedelta(days=days)).isoformat(),
+    }
+    before = len(emulator.state.records(device_id=device_id))  # the entry's own cycle
+    emulator.state.fail_next("/meters/interval", 503, after=1)
+    with pytest.raises(HomeAssistantError) as caught:
+        await upload_history(hass, **data)
+    assert caught.value.translation_key == "upload_failed"
+    first = len(emulator.state.records(device_id=device_id)) - before
+    assert 9_000 < first <= 10_000  # the first window is kept
+
+    result = await upload_history(hass, **data)
+    assert result["records_sent"] == 3 * days * 24 * 12
+    assert len(emulator.state.records(device_id=device_id)) - before == 3 * days * 24 * 12
+    for tariff, per_hour in zip(HOUSE.values(), (0.5, 0.25, 0.125), strict=True):
+        assert stored_kwh(emulator, device_id, tariff) == pytest.approx(
+            per_hour * days * 24, abs=1e-6
+        )

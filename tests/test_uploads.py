@@ -9,25 +9,25 @@ import math
 from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
-from homeassistant.components.recorder.models import StatisticMeanType
-from homeassistant.components.recorder.statistics import async_import_statistics
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er, issue_registry as ir
 from homeassistant.setup import async_setup_component
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.flatpeak.const import DOMAIN
-from custom_components.flatpeak.coordinator import UploadCoordinator
 from tests.conftest import Emulator
 from tests.helpers import ENERGY, ev_charger_subentry, house_meter_subentry, make_entry, new_device
 from tests.uploads_helpers import (
     START,
     Meter,
+    assert_conserved,
     assert_no_duplicates,
+    import_hourly,
+    setup_house,
     statistics_change,
     stored_kwh,
+    uploads,
 )
 
 WH = {**ENERGY, "unit_of_measurement": "Wh"}
@@ -37,45 +37,6 @@ WH = {**ENERGY, "unit_of_measurement": "Wh"}
 async def _sensor_statistics(hass: HomeAssistant) -> None:
     """The sensor integration compiles the statistics of sensors, as in a running HA."""
     assert await async_setup_component(hass, "sensor", {})
-
-
-HOUSE_SENSORS = ("sensor.grid_import", "sensor.grid_export", "sensor.solar")
-
-
-async def setup_house(
-    hass: HomeAssistant, emulator: Emulator, meter: Meter, **options: Any
-) -> tuple[MockConfigEntry, str]:
-    """Sensors at their first readings, then a loaded entry with a house meter."""
-    await meter.period(
-        {"sensor.grid_import": 100.0, "sensor.grid_export": 50.0, "sensor.solar": 10.0}
-    )
-    device_id = await new_device(hass, emulator, "house")
-    entry = await make_entry(
-        hass,
-        emulator,
-        subentries=[house_meter_subentry(device_id)],
-        options={"history_days": 1, **options},
-    )
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done(wait_background_tasks=True)
-    return entry, device_id
-
-
-def uploads(entry: MockConfigEntry) -> UploadCoordinator:
-    coordinator: UploadCoordinator = entry.runtime_data.uploads
-    return coordinator
-
-
-async def assert_conserved(
-    hass: HomeAssistant, emulator: Emulator, device_id: str, meter: Meter
-) -> None:
-    """Each stream's stored energy equals HA's statistics change over the whole run."""
-    for entity_id, tariff in zip(HOUSE_SENSORS, ("IMPORT", "EXPORT", "LOCAL"), strict=True):
-        expected = await statistics_change(hass, entity_id, meter.start, meter.t)
-        assert stored_kwh(emulator, device_id, tariff) == pytest.approx(expected, abs=1e-6), (
-            entity_id
-        )
-    assert_no_duplicates(emulator)
 
 
 async def test_energy_conserved_through_bad_values(
@@ -368,23 +329,7 @@ async def test_history_window_longer_than_the_statistics(
     """A 60-day window over 10 days of statistics: the empty weeks are passed, not re-read."""
     meter = Meter(hass, freezer, START + timedelta(days=10))
     hours = 10 * 24
-    async_import_statistics(
-        hass,
-        {
-            "source": "recorder",
-            "statistic_id": "sensor.grid_import",
-            "name": None,
-            "unit_of_measurement": "kWh",
-            "has_mean": False,
-            "mean_type": StatisticMeanType.NONE,
-            "has_sum": True,
-            **({"unit_class": "energy"} if _knows_unit_class() else {}),
-        },
-        [
-            {"start": START + timedelta(hours=h), "state": h + 1.0, "sum": h + 1.0}
-            for h in range(hours)
-        ],
-    )
+    import_hourly(hass, "sensor.grid_import", START, hours, 1.0)
     meter.set("sensor.grid_import", str(float(hours)))
     await meter.period()
     device_id = await new_device(hass, emulator, "house")
@@ -410,27 +355,7 @@ async def test_backfill_from_hourly_history_counts_requests(
     hours = 30 * 24
     first = START
     for entity_id, per_hour in (("sensor.grid_import", 0.5), ("sensor.grid_export", 0.25)):
-        async_import_statistics(
-            hass,
-            {
-                "source": "recorder",
-                "statistic_id": entity_id,
-                "name": None,
-                "unit_of_measurement": "kWh",
-                "has_mean": False,
-                "mean_type": StatisticMeanType.NONE,
-                "has_sum": True,
-                **({"unit_class": "energy"} if _knows_unit_class() else {}),
-            },
-            [
-                {
-                    "start": first + timedelta(hours=h),
-                    "state": per_hour * (h + 1),
-                    "sum": per_hour * (h + 1),
-                }
-                for h in range(hours)
-            ],
-        )
+        import_hourly(hass, entity_id, first, hours, per_hour)
     meter.set("sensor.grid_import", str(0.5 * hours))
     meter.set("sensor.grid_export", str(0.25 * hours))
     hass.states.async_remove("sensor.solar")
@@ -458,12 +383,6 @@ async def test_backfill_from_hourly_history_counts_requests(
     assert len(from_hourly) == hours * 12
     assert {round(r["energy_wh"], 6) for r in from_hourly} == {round(500 / 12, 6)}
     assert_no_duplicates(emulator)
-
-
-def _knows_unit_class() -> bool:
-    from homeassistant.components.recorder.models import StatisticMetaData
-
-    return "unit_class" in StatisticMetaData.__annotations__
 
 
 async def test_charging_sessions_survive_restart(

@@ -10,14 +10,16 @@ from freezegun.api import FrozenDateTimeFactory
 from homeassistant.components.recorder.statistics import statistics_during_period
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.recorder import get_instance
-from pytest_homeassistant_custom_component.common import async_fire_time_changed
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 from pytest_homeassistant_custom_component.components.recorder.common import (
     async_wait_recording_done,
     do_adhoc_statistics,
 )
 
+from custom_components.flatpeak.coordinator import UploadCoordinator
 from tests.conftest import Emulator
-from tests.helpers import ENERGY
+from tests.helpers import ENERGY, house_meter_subentry, make_entry, new_device
 
 START = datetime(2025, 6, 2, 10, 0, tzinfo=UTC)
 FIVE = timedelta(minutes=5)
@@ -106,3 +108,80 @@ def assert_no_duplicates(emulator: Emulator) -> None:
         start = datetime.fromisoformat(r["start_time"].replace("Z", "+00:00"))
         end = datetime.fromisoformat(r["end_time"].replace("Z", "+00:00"))
         assert end - start == FIVE
+
+
+HOUSE_SENSORS = ("sensor.grid_import", "sensor.grid_export", "sensor.solar")
+
+
+async def setup_house(
+    hass: HomeAssistant, emulator: Emulator, meter: Meter, **options: Any
+) -> tuple[MockConfigEntry, str]:
+    """Sensors at their first readings, then a loaded entry with a house meter."""
+    await meter.period(
+        {"sensor.grid_import": 100.0, "sensor.grid_export": 50.0, "sensor.solar": 10.0}
+    )
+    device_id = await new_device(hass, emulator, "house")
+    entry = await make_entry(
+        hass,
+        emulator,
+        subentries=[house_meter_subentry(device_id)],
+        options={"history_days": 1, **options},
+    )
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    return entry, device_id
+
+
+def uploads(entry: MockConfigEntry) -> UploadCoordinator:
+    """The entry's upload coordinator."""
+    coordinator: UploadCoordinator = entry.runtime_data.uploads
+    return coordinator
+
+
+async def assert_conserved(
+    hass: HomeAssistant, emulator: Emulator, device_id: str, meter: Meter
+) -> None:
+    """Each stream's stored energy equals HA's statistics change over the whole run."""
+    for entity_id, tariff in zip(HOUSE_SENSORS, ("IMPORT", "EXPORT", "LOCAL"), strict=True):
+        expected = await statistics_change(hass, entity_id, meter.start, meter.t)
+        assert stored_kwh(emulator, device_id, tariff) == pytest.approx(expected, abs=1e-6), (
+            entity_id
+        )
+    assert_no_duplicates(emulator)
+
+
+def knows_unit_class() -> bool:
+    """Whether the running HA's statistics metadata has ``unit_class`` (2025.11 and later)."""
+    from homeassistant.components.recorder.models import StatisticMetaData
+
+    return "unit_class" in StatisticMetaData.__annotations__
+
+
+def import_hourly(
+    hass: HomeAssistant, entity_id: str, start: datetime, hours: int, per_hour: float
+) -> None:
+    """Hourly statistics only (as after the recorder purged the 5-minute rows)."""
+    from homeassistant.components.recorder.models import StatisticMeanType
+    from homeassistant.components.recorder.statistics import async_import_statistics
+
+    async_import_statistics(
+        hass,
+        {
+            "source": "recorder",
+            "statistic_id": entity_id,
+            "name": None,
+            "unit_of_measurement": "kWh",
+            "has_mean": False,
+            "mean_type": StatisticMeanType.NONE,
+            "has_sum": True,
+            **({"unit_class": "energy"} if knows_unit_class() else {}),
+        },
+        [
+            {
+                "start": start + timedelta(hours=h),
+                "state": per_hour * (h + 1),
+                "sum": per_hour * (h + 1),
+            }
+            for h in range(hours)
+        ],
+    )

@@ -66,11 +66,28 @@ def _aware(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=dt_util.get_default_time_zone())
 
 
+def _utc(value: datetime) -> datetime:
+    """A time in UTC; one at the edge of the calendar (year 1, 9999) is the user's error.
+
+    The upload reads the day before the range too, so that day must exist as well.
+    """
+    try:
+        utc = _aware(value).astimezone(dt_util.UTC)
+        _ = (utc - timedelta(days=2), utc + timedelta(days=2))
+    except OverflowError as err:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="time_out_of_range",
+            translation_placeholders={"time": value.isoformat()},
+        ) from err
+    return utc
+
+
 async def _async_upload_history(call: ServiceCall) -> ServiceResponse:
     """Send the energy of ``[start, end)`` again (or for the first time)."""
     entry = _loaded_entry(call)
-    start = _aware(call.data[ATTR_START])
-    end = _aware(call.data.get(ATTR_END) or dt_util.utcnow())
+    start = _utc(call.data[ATTR_START])
+    end = _utc(call.data.get(ATTR_END) or dt_util.utcnow())
     if start > dt_util.utcnow():
         raise ServiceValidationError(translation_domain=DOMAIN, translation_key="start_in_future")
     if end <= start:

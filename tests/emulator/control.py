@@ -29,7 +29,7 @@ def _ok(**extra: Any) -> web.Response:
 
 async def fault_add(request: web.Request) -> web.Response:
     """POST /_emulator/faults {path, method?, status, count?, retry_after?, body?, text?,
-    headers?, reflect_headers?}."""
+    headers?, reflect_headers?, after?}."""
     body = await read_object(request)
     path = body.get("path")
     if not isinstance(path, str) or not path.startswith("/"):
@@ -55,6 +55,9 @@ async def fault_add(request: web.Request) -> web.Response:
     reflect = body.get("reflect_headers")
     if reflect not in (None, "message", "text"):
         raise invalid("reflect_headers", "must be 'message' or 'text'")
+    after = body.get("after", 0)
+    if isinstance(after, bool) or not isinstance(after, int) or after < 0:
+        raise invalid("after", "must be a non-negative integer")
     fault = state_of(request).fail_next(
         path,
         status,
@@ -65,6 +68,7 @@ async def fault_add(request: web.Request) -> web.Response:
         text=text,
         headers=headers,
         reflect_headers=reflect,
+        after=after,
     )
     return web.json_response(fault.to_json(), status=201)
 

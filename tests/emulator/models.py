@@ -263,6 +263,8 @@ class Fault:
     text: str | None = None
     headers: dict[str, str] = field(default_factory=dict)
     reflect_headers: str | None = None
+    # Matching calls to let through (answered normally) before the fault applies.
+    after: int = 0
 
     def matches(self, method: str, path: str) -> bool:
         """Exact path, or a prefix when the pattern ends in ``*``; method if one was given."""
@@ -284,4 +286,5 @@ class Fault:
             "text": self.text,
             "headers": dict(self.headers),
             "reflect_headers": self.reflect_headers,
+            "after": self.after,
         }

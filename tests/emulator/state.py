@@ -362,6 +362,7 @@ class EmulatorState:
         text: str | None = None,
         headers: dict[str, str] | None = None,
         reflect_headers: str | None = None,
+        after: int = 0,
     ) -> Fault:
         """Make the next ``count`` API calls matching path (``/x/*`` = prefix) answer ``status``.
 
@@ -369,6 +370,7 @@ class EmulatorState:
         (a raw body, e.g. not JSON) or ``reflect_headers`` ("message": an error object whose
         message repeats the request's headers and Basic credentials; "text": the same as plain
         text) is given. ``headers`` are added to the answer (they may replace Content-Type).
+        ``after`` matching calls are answered normally before the fault applies.
         """
         if reflect_headers not in (None, "message", "text"):
             raise ValueError("reflect_headers must be 'message' or 'text'")
@@ -382,6 +384,7 @@ class EmulatorState:
             text=text,
             headers=dict(headers or {}),
             reflect_headers=reflect_headers,
+            after=after,
         )
         self.faults.append(fault)
         return fault
@@ -405,6 +408,9 @@ class EmulatorState:
         """Consume one use of the first fault matching this call, if any."""
         for fault in self.faults:
             if fault.remaining > 0 and fault.matches(method, path):
+                if fault.after > 0:
+                    fault.after -= 1
+                    return None
                 fault.remaining -= 1
                 if fault.remaining == 0:
                     self.faults.remove(fault)
