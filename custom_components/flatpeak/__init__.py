@@ -12,6 +12,7 @@ from homeassistant.helpers import config_validation as cv, device_registry as dr
 from homeassistant.helpers.start import async_at_started
 from homeassistant.helpers.typing import ConfigType
 
+from .api import make_client
 from .client import (
     FlatpeakAccountDisabledError,
     FlatpeakAuthenticationError,
@@ -20,7 +21,6 @@ from .client import (
     FlatpeakNotFoundError,
     Location,
 )
-from .config_flow import make_client
 from .const import CONF_LOCATION_ID, DOMAIN
 from .coordinator import UploadCoordinator, async_remove_progress
 from .entity import subentry_device_info
