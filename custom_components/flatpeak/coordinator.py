@@ -1,31 +1,23 @@
-"""The upload cycle: read statistics → plan → submit → confirm → save, one window at a time."""
+"""The upload schedule of one entry: when cycles run, backoff, and what the entities show."""
 
 from __future__ import annotations
 
-import asyncio
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 import functools
 import logging
 import random
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
-from homeassistant.components.recorder.statistics import statistics_during_period
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryAuthFailed
-from homeassistant.helpers import issue_registry as ir
-from homeassistant.helpers.recorder import get_instance
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
 from homeassistant.util import dt as dt_util
 
 from .client import (
-    MAX_RECORDS_PER_CALL,
-    CumulativeReading,
-    EnergyUnits,
     FlatpeakAuthenticationError,
     FlatpeakClient,
     FlatpeakError,
-    FlatpeakInvalidRequestError,
     FlatpeakRateLimitError,
     Location,
 )
@@ -36,43 +28,26 @@ from .const import (
     DEFAULT_HISTORY_DAYS,
     DEFAULT_UPLOAD_INTERVAL_MIN,
     DOMAIN,
-    ISSUE_RECORDS_REJECTED,
     SUBENTRY_EV_CHARGER,
 )
 from .issues import async_check_sensors, async_check_tariff
-from .planner import (
-    FIVE_MINUTES,
-    HOUR,
-    LOOKBACK,
-    StatRow,
-    StreamPlan,
-    StreamState,
-    cumulative_readings,
-    floor_time,
-    periods_between,
-    record_reference_id,
-    rows_from_statistics,
-    window_end,
-)
-from .progress import Progress, ProgressStore, RetryItem
-from .sessions import Session, SessionTracker
+from .planner import FIVE_MINUTES, floor_time, periods_between
+from .progress import Progress, ProgressStore
+from .sessions import SessionTracker
 from .streams import Stream, entry_streams
-from .window import Item, PlanJob, Window, build_window
+from .uploader import Uploader
 
 if TYPE_CHECKING:
     from homeassistant.config_entries import ConfigEntry
 
 _LOGGER = logging.getLogger(__name__)
 
-# A record Flatpeak refuses is tried this many times, then given up and reported.
-MAX_RECORD_ATTEMPTS = 3
 # Backoff after timeouts and 5xx: 1 min, 2, 4 ... at most an hour, ±20 % jitter.
 BACKOFF_BASE = timedelta(minutes=1)
 BACKOFF_MAX = timedelta(hours=1)
 # What the server may ask for in Retry-After, whatever it sends.
 RETRY_AFTER_MIN = timedelta(seconds=30)
 RETRY_AFTER_MAX = timedelta(hours=1)
-UNITS = {"energy": "kWh"}
 
 
 async def async_remove_progress(hass: HomeAssistant, entry_id: str) -> None:
@@ -94,18 +69,6 @@ class UploadStatus:
     """State after the latest cycle, by subentry id."""
 
     devices: dict[str, DeviceStatus] = field(default_factory=dict)
-
-
-def _read_rows(
-    hass: HomeAssistant,
-    start: datetime,
-    end: datetime,
-    entity_ids: set[str],
-    period: Literal["5minute", "hour"],
-) -> dict[str, list[StatRow]]:
-    """Recorder executor: the ``change`` rows of each sensor, in kWh."""
-    rows = statistics_during_period(hass, start, end, entity_ids, period, UNITS, {"change"})
-    return {entity_id: rows_from_statistics(items) for entity_id, items in rows.items()}  # type: ignore[arg-type]
 
 
 class UploadCoordinator(DataUpdateCoordinator[UploadStatus]):
@@ -138,19 +101,32 @@ class UploadCoordinator(DataUpdateCoordinator[UploadStatus]):
         self.location = location
         self.location_id: str = entry.data[CONF_LOCATION_ID]
         self._store = ProgressStore(hass, entry.entry_id)
-        self._progress = Progress()
         self._status = UploadStatus()
         self._failures = 0
-        self._refusals: dict[str, str] = {}
-        self._lock = asyncio.Lock()
         self._closed = False
         self.trackers: dict[str, SessionTracker] = {}
+        self.uploader = Uploader(
+            hass,
+            entry,
+            client,
+            self.location_id,
+            history=timedelta(days=entry.options.get(CONF_HISTORY_DAYS, DEFAULT_HISTORY_DAYS)),
+            trackers=self.trackers,
+            save=self._async_save,
+        )
+
+    @property
+    def _progress(self) -> Progress:
+        return self.uploader.progress
+
+    async def _async_save(self) -> None:
+        await self._store.async_save(self._progress.as_dict())
 
     # -- durable progress -------------------------------------------------------------
 
     async def async_load(self) -> None:
         """Read progress and sessions; start session tracking for the entry's lifetime."""
-        self._progress = await self._store.async_load_progress()
+        self.uploader.progress = await self._store.async_load_progress()
         for sub, when in self._progress.last_success.items():
             self._device(sub).last_success = when
         for subentry in self.config_entry.subentries.values():
@@ -178,12 +154,6 @@ class UploadCoordinator(DataUpdateCoordinator[UploadStatus]):
         self._closed = True
         await self._store.async_save(self._progress.as_dict())
 
-    def _state(self, stream: Stream, now: datetime) -> StreamState:
-        if (state := self._progress.streams.get(stream.key)) is not None:
-            return state
-        days = self.config_entry.options.get(CONF_HISTORY_DAYS, DEFAULT_HISTORY_DAYS)
-        return StreamState(cursor=floor_time(now - timedelta(days=days), HOUR))
-
     def _device(self, subentry_id: str) -> DeviceStatus:
         return self._status.devices.setdefault(subentry_id, DeviceStatus())
 
@@ -193,9 +163,9 @@ class UploadCoordinator(DataUpdateCoordinator[UploadStatus]):
         """One cycle; failures are recorded for the diagnostic entities, not raised."""
         now = dt_util.utcnow()
         streams = self._streams()
-        self._refusals = {}
+        self.uploader.refusals = {}
         try:
-            await self._async_cycle(streams, now)
+            await self.uploader.async_catch_up(streams, now)
             await self._async_recheck_tariff()
         except FlatpeakAuthenticationError as err:
             self._set_error(streams, str(err))
@@ -217,9 +187,11 @@ class UploadCoordinator(DataUpdateCoordinator[UploadStatus]):
             self.update_interval = self._interval
             for stream in streams:
                 self._device(stream.subentry_id).last_success = now
-                self._device(stream.subentry_id).last_error = self._refusals.get(stream.subentry_id)
+                self._device(stream.subentry_id).last_error = self.uploader.refusals.get(
+                    stream.subentry_id
+                )
         self._update_waiting(entry_streams(self.config_entry), now)
-        await self._store.async_save(self._progress.as_dict())
+        await self._async_save()
         return self._status
 
     async def _async_recheck_tariff(self) -> None:
@@ -256,203 +228,11 @@ class UploadCoordinator(DataUpdateCoordinator[UploadStatus]):
         log("Upload to Flatpeak failed (%s); trying again in %s", err, self.update_interval)
         self._set_error(streams, str(err) or type(err).__name__)
 
-    async def _async_cycle(self, streams: list[Stream], now: datetime) -> None:
-        """Walk every stream to now, window by window, each confirmed and saved."""
-        if not streams:
-            return
-        until = floor_time(now, FIVE_MINUTES)
-        scan = min(self._state(s, now).cursor for s in streams)
-        queued = self._queued(streams)
-        while True:
-            async with self._lock:
-                states = {s.key: self._state(s, now) for s in streams}
-                window = await self._async_plan(
-                    streams, states, scan, until, queued=queued, settled=until - HOUR
-                )
-                refused = await self._async_send(window)
-                self._commit(streams, window, refused)
-                for stream in streams:
-                    if stream.cumulative:
-                        await self._async_send_cumulative(
-                            stream, states[stream.key], window.plans[stream.key]
-                        )
-                await self._store.async_save(self._progress.as_dict())
-            queued = []
-            scan = window.end
-            if scan >= until:
-                return
-
-    def _queued(self, streams: list[Stream]) -> list[Item]:
-        """Records refused before, sent again with the cycle's first window."""
-        by_key = {s.key: s for s in streams if not s.cumulative}
-        return [
-            Item(stream, r.start, r.kwh, r.session, r.attempts)
-            for r in self._progress.retry
-            if (stream := by_key.get(r.stream)) is not None
-        ]
-
-    async def _async_plan(
-        self,
-        streams: list[Stream],
-        states: dict[str, StreamState],
-        scan: datetime,
-        until: datetime,
-        *,
-        queued: list[Item],
-        settled: datetime,
-    ) -> Window:
-        """Read the statistics of one window from ``scan`` and plan it in a worker thread.
-
-        The window ends where its records would pass 10,000 (one request).
-        """
-        budget = MAX_RECORDS_PER_CALL - len(queued)
-        # One reading per cumulative stream is a baseline, not a record.
-        cursors = [states[s.key].cursor for s in streams]
-        end = window_end(cursors, scan, until, budget - len(streams))
-        start = floor_time(min(cursors), HOUR)
-        entity_ids = {s.entity_id for s in streams}
-        recorder = get_instance(self.hass)
-        five = await recorder.async_add_executor_job(
-            _read_rows, self.hass, start, end, entity_ids, "5minute"
-        )
-        hourly = await recorder.async_add_executor_job(
-            _read_rows, self.hass, start, end, entity_ids, "hour"
-        )
-        jobs = [
-            PlanJob(
-                s,
-                states[s.key],
-                five.get(s.entity_id, []),
-                hourly.get(s.entity_id, []),
-                self._sessions(s, states[s.key].cursor - LOOKBACK, end),
-            )
-            for s in streams
-        ]
-        return await self.hass.async_add_executor_job(
-            functools.partial(
-                build_window,
-                jobs,
-                end,
-                settled=settled,
-                location_id=self.location_id,
-                queued=queued,
-                budget=budget,
-            )
-        )
-
-    def _sessions(self, stream: Stream, start: datetime, end: datetime) -> list[Session]:
-        """Copies of the charger's sessions that overlap ``[start, end)``."""
-        tracker = self.trackers.get(stream.subentry_id)
-        if tracker is None:
-            return []
-        return [
-            Session(s.id, s.start, s.end)
-            for s in tracker.sessions
-            if s.start < end and (s.end is None or s.end > start)
-        ]
-
-    async def _async_send(self, window: Window) -> dict[int, str]:
-        """The window's interval records in one request; Flatpeak's refusals by index."""
-        if not window.records:
-            return {}
-        if len(window.records) > 1000:
-            _LOGGER.info("Sending %s interval records to Flatpeak", len(window.records))
-        batch = await self.client.submit_interval_records(window.records)
-        return {f.record_num: f.error for f in batch.failed_records}
-
-    def _commit(self, streams: list[Stream], window: Window, refused: dict[int, str]) -> None:
-        """Flatpeak answered: keep refused records for a retry, move interval cursors on."""
-        sent = {(i.stream.key, i.start) for i in window.items}
-        retry = [r for r in self._progress.retry if (r.stream, r.start) not in sent]
-        given_up: list[str] = []
-        for index, reason in sorted(refused.items()):
-            item = window.items[index]
-            attempts = item.attempts + 1
-            _LOGGER.warning(
-                "Flatpeak refused %s energy for %s (attempt %s of %s): %s",
-                item.stream.name,
-                item.start.isoformat(),
-                attempts,
-                MAX_RECORD_ATTEMPTS,
-                reason,
-            )
-            self._refusals[item.stream.subentry_id] = reason
-            if attempts >= MAX_RECORD_ATTEMPTS:
-                given_up.append(f"{item.stream.entity_id} {item.start.isoformat()}: {reason}")
-            else:
-                retry.append(
-                    RetryItem(item.stream.key, item.start, item.kwh, item.session, attempts)
-                )
-        self._progress.retry = retry
-        for stream in streams:
-            if not stream.cumulative:
-                self._progress.streams[stream.key] = window.plans[stream.key].state
-        if given_up:
-            self._report_rejected(given_up)
-
-    async def _async_send_cumulative(
-        self, stream: Stream, state: StreamState, plan: StreamPlan
-    ) -> None:
-        """Register readings of one stream's window; a refused request is reported, not retried."""
-        readings, register = cumulative_readings(state, plan)
-        refused: list[str] = []
-        if readings:
-            try:
-                batch = await self.client.submit_cumulative_readings(
-                    self.location_id,
-                    [
-                        CumulativeReading(
-                            when,
-                            round(value, 9),
-                            record_reference_id(stream.device_id, stream.name, period.start)
-                            if period
-                            else record_reference_id(stream.device_id, f"{stream.name}-gap", when),
-                        )
-                        for when, value, period in readings
-                    ],
-                    device_id=stream.device_id,
-                    units=EnergyUnits.KWH,
-                    energy_flow_direction=stream.flow,
-                    tariff_direction=stream.tariff,
-                )
-            except FlatpeakInvalidRequestError as err:
-                # The same readings would be refused again: report them and move on.
-                refused = [f"{stream.entity_id} {readings[0][0].isoformat()}: {err}"] * (
-                    len(readings) - 1
-                )
-            else:
-                refused = [
-                    f"{stream.entity_id} {readings[0][0].isoformat()}: {f.error}"
-                    for f in batch.failed_records
-                ]
-        self._progress.streams[stream.key] = replace(plan.state, register=register)
-        if refused:
-            _LOGGER.warning("Flatpeak refused %s readings of %s", len(refused), stream.entity_id)
-            self._refusals[stream.subentry_id] = refused[0].split(": ", 1)[1]
-            self._report_rejected(refused)
-
-    @callback
-    def _report_rejected(self, given_up: list[str]) -> None:
-        self._progress.rejected += len(given_up)
-        ir.async_create_issue(
-            self.hass,
-            DOMAIN,
-            f"{ISSUE_RECORDS_REJECTED}_{self.config_entry.entry_id}",
-            is_fixable=False,
-            severity=ir.IssueSeverity.WARNING,
-            translation_key=ISSUE_RECORDS_REJECTED,
-            translation_placeholders={
-                "count": str(self._progress.rejected),
-                "example": given_up[0],
-                "location": self.config_entry.title,
-            },
-        )
-
     def _update_waiting(self, streams: list[Stream], now: datetime) -> None:
         until = floor_time(now, FIVE_MINUTES)
         waiting: dict[str, int] = {}
         for stream in streams:
-            count = periods_between(self._state(stream, now).cursor, until)
+            count = periods_between(self.uploader.state(stream, now).cursor, until)
             waiting[stream.subentry_id] = waiting.get(stream.subentry_id, 0) + count
         by_key = {s.key: s.subentry_id for s in streams}
         for item in self._progress.retry:
@@ -469,57 +249,14 @@ class UploadCoordinator(DataUpdateCoordinator[UploadStatus]):
     # -- history on demand ------------------------------------------------------------
 
     async def async_upload_history(self, start: datetime, end: datetime) -> dict[str, Any]:
-        """Upload ``[start, end)`` for every interval stream; cursors stay where they are.
+        """Upload ``[start, end)`` of every interval stream (see :class:`Uploader`).
 
-        The range is planned by the regular cycle's rules from the day before it, so a
-        decrease in the range corrects the periods before it as the cycle did; records have
-        the cycle's reference ids, so a range already sent is replaced, never counted twice.
-        Walked in windows of at most 10,000 records, the lock held per window.
+        Cumulative streams are skipped: registers cannot be re-sent for a past range without
+        breaking their continuity.
         """
-        now = dt_util.utcnow()
-        until = floor_time(now, FIVE_MINUTES)
-        end = min(floor_time(end, FIVE_MINUTES), until)
-        start = floor_time(start, HOUR)
         streams = [s for s in self._streams() if not s.cumulative]
-        # Registers cannot be re-sent for a past range without breaking their continuity.
         skipped = sorted(s.entity_id for s in entry_streams(self.config_entry) if s.cumulative)
-        result: dict[str, Any] = {
-            "records_sent": 0,
-            "records_failed": 0,
-            "requests": 0,
-            "kwh": {s.entity_id: 0.0 for s in streams},
-            "skipped_cumulative": skipped,
-        }
-        if not streams or end <= start:
-            return result
-        states = await self._async_lookback(streams, start)
-        scan = start
-        while scan < end:
-            async with self._lock:
-                window = await self._async_plan(
-                    streams, states, scan, end, queued=[], settled=until - HOUR
-                )
-                refused = await self._async_send(window)
-            result["requests"] += 1 if window.records else 0
-            result["records_failed"] += len(refused)
-            result["records_sent"] += len(window.items) - len(refused)
-            for index, item in enumerate(window.items):
-                if index not in refused and item.start >= start:
-                    result["kwh"][item.stream.entity_id] += item.kwh
-            states = {key: plan.state for key, plan in window.plans.items()}
-            scan = window.end
-        result["kwh"] = {key: round(value, 6) for key, value in result["kwh"].items()}
-        return result
-
-    async def _async_lookback(
-        self, streams: list[Stream], start: datetime
-    ) -> dict[str, StreamState]:
-        """Each stream's state at ``start`` as the cycle had it: the day before, netted."""
-        states = {s.key: StreamState(cursor=start - LOOKBACK) for s in streams}
-        window = await self._async_plan(
-            streams, states, start - LOOKBACK, start, queued=[], settled=start
-        )
-        return {key: replace(plan.state, cursor=start) for key, plan in window.plans.items()}
+        return await self.uploader.async_upload_history(streams, skipped, start, end)
 
     def diagnostics(self) -> dict[str, Any]:
         """Where each stream has got to, for the diagnostics download."""
