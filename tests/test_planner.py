@@ -274,3 +274,48 @@ def test_dashboard_defaults_both_grid_formats() -> None:
     }
     assert dashboard_defaults(external) == {}
     assert dashboard_defaults(None) == {}
+
+
+def test_rows_after_the_cursor_kept_when_the_earlier_ones_are_purged() -> None:
+    """Cursor at 10:25 after 0.5 kWh; the rows before it are purged but the later ones are
+    there and, with what was sent, make up the hour: they are used as they are."""
+    state = StreamState(
+        T + 5 * FIVE_MINUTES, recent=[Period(T + FIVE_MINUTES * i, 0.1, 0.1) for i in range(5)]
+    )
+    rows = five(T + 5 * FIVE_MINUTES, 0.0, 0.3, 0.1, 0.1, 0.1, 0.05, 0.05)
+    plan = plan_stream(state, rows, [StatRow(T, 1.2)], FAR, settled=FAR)
+    assert sent(plan.send) == [0.0, 0.3, 0.1, 0.1, 0.1, 0.05, 0.05]
+
+
+def test_window_with_corrections_is_shortened_to_fit_the_budget() -> None:
+    """A decrease brings a day of corrected periods on top of the new ones: the window is
+    planned again shorter so one request never carries more than the budget."""
+    from custom_components.flatpeak.client import EnergyFlowDirection, TariffDirection
+    from custom_components.flatpeak.streams import Stream
+    from custom_components.flatpeak.window import PlanJob, build_window
+
+    stream = Stream(
+        "grid_import",
+        "sub",
+        "dev_1",
+        "sensor.grid_import",
+        EnergyFlowDirection.INBOUND,
+        TariffDirection.IMPORT,
+        None,
+        cumulative=False,
+        is_charger=False,
+    )
+    recent = [Period(T - FIVE_MINUTES * (i + 1), 0.01, 0.01) for i in range(288)][::-1]
+    state = StreamState(T, recent=recent)
+    rows = five(T, -2.0, *([0.01] * 99))
+    job = PlanJob(stream, state, rows, [], [])
+    window = build_window(
+        [job], T + 100 * FIVE_MINUTES, settled=FAR, location_id="loc_1", queued=[], budget=250
+    )
+    assert len(window.records) <= 250
+    assert window.end < T + 100 * FIVE_MINUTES
+    assert window.plans["dev_1:grid_import"].corrected == 200  # 2 kWh took back 200 periods
+    assert window.plans["dev_1:grid_import"].state.cursor == window.end
+    assert {r.record_reference_id for r in window.records} == {
+        f"ha-dev_1-grid_import-{int(r.start_time.timestamp())}" for r in window.records
+    }

@@ -109,6 +109,10 @@ def rows_from_statistics(rows: Iterable[dict[str, object]]) -> list[StatRow]:
     return result
 
 
+def _close(a: float, b: float) -> bool:
+    return abs(a - b) <= _SUM_TOLERANCE_KWH
+
+
 def new_changes(
     five_minute: Sequence[StatRow],
     hourly: Sequence[StatRow],
@@ -118,8 +122,9 @@ def new_changes(
 ) -> list[tuple[datetime, float]]:
     """HA's change for each period in ``[cursor, until)`` that has statistics, in time order.
 
-    Per UTC hour, 5-minute rows are used when they account for the hour's energy, or when the
-    hour has no hourly row yet. Otherwise (5-minute rows are purged after the recorder's keep
+    Per UTC hour, 5-minute rows are used when they account for the hour's energy (with what
+    was ``accounted`` before the cursor, if their rows are gone), or when the hour has no
+    hourly row yet. Otherwise (5-minute rows are purged after the recorder's keep
     days; hourly rows are kept) what the hourly row holds beyond the energy already
     ``accounted`` for the cursor's hour is spread evenly over the hour's remaining periods.
     A period with statistics and no change is a period of 0 kWh: it is sent, not skipped.
@@ -136,13 +141,18 @@ def new_changes(
     for hour in sorted(set(by_hour) | set(hour_rows)):
         rows = by_hour.get(hour, [])
         whole = hour_rows.get(hour)
-        if whole is not None and abs(sum(r.kwh for r in rows) - whole.kwh) > _SUM_TOLERANCE_KWH:
+        before = accounted if hour == first_hour else 0.0
+        if whole is not None and not (
+            # every 5-minute row of the hour is there, or those before the cursor were sent
+            _close(sum(r.kwh for r in rows), whole.kwh)
+            or _close(before + sum(r.kwh for r in rows if r.start >= cursor), whole.kwh)
+        ):
             starts = [
                 hour + FIVE_MINUTES * i
                 for i in range(PERIODS_PER_HOUR)
                 if hour + FIVE_MINUTES * i >= cursor
             ]
-            share = (whole.kwh - (accounted if hour == first_hour else 0.0)) / len(starts)
+            share = (whole.kwh - before) / len(starts)
             changes.extend((start, share) for start in starts)
         else:
             changes.extend(

@@ -123,25 +123,23 @@ class ProgressStore(Store[dict[str, Any]]):
     async def _async_migrate_func(
         self, old_major_version: int, old_minor_version: int, old_data: dict[str, Any]
     ) -> dict[str, Any]:
-        """Version 1 → 2: deficit becomes carry; no recent periods are known."""
-        if old_major_version == 1:
-            streams = {
-                key: {
-                    "cursor": value["cursor"],
-                    "carry": float(value.get("deficit", 0.0)),
-                    "register": float(value.get("register", 0.0)),
-                    "recent": [],
-                }
-                for key, value in old_data.get("streams", {}).items()
-                if value.get("cursor")
+        """Version 1 → 2 (the only older one): deficit becomes carry, no recent periods."""
+        streams = {
+            key: {
+                "cursor": value["cursor"],
+                "carry": float(value.get("deficit", 0.0)),
+                "register": float(value.get("register", 0.0)),
+                "recent": [],
             }
-            return {
-                "streams": streams,
-                "retry": [
-                    {**item, "session": item.get("session")} for item in old_data.get("retry", [])
-                ],
-                "sessions": old_data.get("sessions", {}),
-                "last_success": old_data.get("last_success", {}),
-                "rejected": int(old_data.get("rejected", 0)),
-            }
-        return old_data
+            for key, value in old_data.get("streams", {}).items()
+            if value.get("cursor")
+        }
+        return {
+            "streams": streams,
+            "retry": [
+                {**item, "session": item.get("session")} for item in old_data.get("retry", [])
+            ],
+            "sessions": old_data.get("sessions", {}),
+            "last_success": old_data.get("last_success", {}),
+            "rejected": int(old_data.get("rejected", 0)),
+        }

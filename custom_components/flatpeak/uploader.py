@@ -96,6 +96,7 @@ class Uploader:
         self.lock = asyncio.Lock()
 
     def state(self, stream: Stream, now: datetime) -> StreamState:
+        """Where a stream stands; a new one starts ``history`` before now."""
         if (state := self.progress.streams.get(stream.key)) is not None:
             return state
         return StreamState(cursor=floor_time(now - self._history, HOUR))

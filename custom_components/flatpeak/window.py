@@ -97,7 +97,8 @@ def build_window(
     """Plan every stream up to ``end`` and build the interval records, within ``budget``.
 
     Corrections of earlier periods come on top of the new ones, so a window with a decrease
-    can exceed its estimate; it is then planned again a little shorter. ``queued`` records
+    can exceed its estimate; it is then planned again a little shorter (down to one period:
+    corrections alone never pass 289 per stream). ``queued`` records
     (refused before) go along unless the window sends their period anew.
     """
     start = min(job.state.cursor for job in jobs)
