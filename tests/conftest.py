@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import logging
 from typing import Any
 
+from homeassistant.core import HomeAssistant
 import pytest
 
 import custom_components  # noqa: F401  # must win over the harness's testing_config package
@@ -22,6 +23,15 @@ def _ha_harness(request: pytest.FixtureRequest) -> None:
     if "hass" in request.fixturenames:
         request.getfixturevalue("recorder_mock")
         request.getfixturevalue("enable_custom_integrations")
+        request.getfixturevalue("_settled")
+
+
+@pytest.fixture
+async def _settled(hass: HomeAssistant) -> AsyncGenerator[None]:
+    """An HA test ends only when its background work has: an upload still reading statistics
+    while the recorder shuts down can crash the interpreter."""
+    yield
+    await hass.async_block_till_done(wait_background_tasks=True)
 
 
 @dataclass
