@@ -1030,3 +1030,16 @@ async def test_large_submission_sends_a_payload_not_raw_bytes(
     batch = await client.submit_interval_records(records[:2])
     assert batch.records_accepted == 2
     assert len(emulator.state.records()) == 10_000
+
+
+@pytest.mark.parametrize("token", ["tok\r\nX-Injected: 1", "two words", "t\u00f6k", "tok\x00"])
+async def test_login_refuses_a_token_that_cannot_be_sent(
+    emulator: Emulator, client: FlatpeakClient, token: str
+) -> None:
+    """A token that cannot go in a header is a format error and is not kept: the next call
+    logs in again and works."""
+    emulator.state.fail_next("/login", 200, body={"bearer_token": token, "expires_in": 3600})
+    with pytest.raises(FlatpeakResponseFormatError):
+        await client.get_location(emulator.location_id)
+    location = await client.get_location(emulator.location_id)
+    assert location.id == emulator.location_id

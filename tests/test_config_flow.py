@@ -122,16 +122,20 @@ def flatpeak_client(hass: HomeAssistant, emulator: Emulator) -> FlatpeakClient:
     )
 
 
-def poison_next_login(emulator: Emulator) -> None:
-    """The next API call logs in again and gets a token aiohttp refuses to send.
+def poison_next_call(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The next request to Flatpeak fails with an error that is no Flatpeak error, as a bug
+    would: the flows must turn it into a form error, not an error 500."""
+    real = FlatpeakClient._send
+    calls = 0
 
-    A token with a line break makes aiohttp raise a plain ``ValueError`` (header injection),
-    which is no Flatpeak error: the flows must turn it into a form error, not an error 500.
-    """
-    emulator.state.expire_tokens()
-    emulator.state.fail_next(
-        "/login", 200, body={"bearer_token": "tok\r\nX-Injected: 1", "expires_in": 3600}
-    )
+    async def once(self: FlatpeakClient, *args: Any, **kwargs: Any) -> Any:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise RuntimeError("an unexpected bug")
+        return await real(self, *args, **kwargs)
+
+    monkeypatch.setattr(FlatpeakClient, "_send", once)
 
 
 async def subentry_flow(

@@ -10,6 +10,7 @@ import aiohttp
 from homeassistant.core import HomeAssistant
 from homeassistant.core_config import async_process_ha_core_config
 from homeassistant.data_entry_flow import FlowResultType
+import pytest
 
 from custom_components.flatpeak.const import CONF_LOCATION_ID
 from tests.conftest import Emulator
@@ -18,7 +19,7 @@ from tests.test_config_flow import (  # noqa: F401  # _uploads_settle: fixture
     HOUSE,
     _uploads_settle,
     flatpeak_client,
-    poison_next_login,
+    poison_next_call,
     to_location,
 )
 
@@ -169,11 +170,13 @@ async def test_forgotten_with_the_flow(
     assert "start the Flatpeak set-up again" in await response.text()
 
 
-async def test_connect_unexpected_errors(hass: HomeAssistant, emulator: Emulator) -> None:
+async def test_connect_unexpected_errors(
+    hass: HomeAssistant, emulator: Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A non-Flatpeak error while starting or finishing Connect aborts cleanly."""
     await set_url(hass)
     result = await to_location(hass, emulator)
-    poison_next_login(emulator)
+    poison_next_call(monkeypatch)
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {"location": "connect"}
     )
@@ -184,7 +187,7 @@ async def test_connect_unexpected_errors(hass: HomeAssistant, emulator: Emulator
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {"connect_token": token}
     )
-    poison_next_login(emulator)
+    poison_next_call(monkeypatch)
     result = await hass.config_entries.flow.async_configure(result["flow_id"])
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "connect_failed"

@@ -15,7 +15,7 @@ from tests.helpers import add_sensors, make_entry
 from tests.test_config_flow import (  # noqa: F401  # _uploads_settle: fixture
     HOUSE,
     _uploads_settle,
-    poison_next_login,
+    poison_next_call,
     sign_in,
     start,
     to_location,
@@ -146,10 +146,12 @@ async def test_blank_location_id(hass: HomeAssistant, emulator: Emulator) -> Non
 # -- a non-Flatpeak error in every step that asks Flatpeak ------------------------------
 
 
-async def test_sign_in_unexpected_errors(hass: HomeAssistant, emulator: Emulator) -> None:
-    """A plain ValueError out of aiohttp, or an answer the client cannot read: ``unknown``."""
+async def test_sign_in_unexpected_errors(
+    hass: HomeAssistant, emulator: Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A bug-like error that is no Flatpeak error, or an unreadable answer: ``unknown``."""
     result = await start(hass)
-    poison_next_login(emulator)
+    poison_next_call(monkeypatch)
     result = await hass.config_entries.flow.async_configure(result["flow_id"], sign_in(emulator))
     assert result["type"] is FlowResultType.FORM
     assert result["errors"] == {"base": "unknown"}
@@ -164,14 +166,16 @@ async def test_sign_in_unexpected_errors(hass: HomeAssistant, emulator: Emulator
 
 
 @pytest.mark.parametrize("how", ["location", "location_id"])
-async def test_location_unexpected_error(hass: HomeAssistant, emulator: Emulator, how: str) -> None:
+async def test_location_unexpected_error(
+    hass: HomeAssistant, emulator: Emulator, how: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Picking or typing a location when the client fails oddly: the same form, ``unknown``."""
     result = await to_location(hass, emulator)
     if how == "location_id":
         result = await hass.config_entries.flow.async_configure(
             result["flow_id"], {"location": "manual"}
         )
-    poison_next_login(emulator)
+    poison_next_call(monkeypatch)
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {how: emulator.location_id}
     )
@@ -180,14 +184,16 @@ async def test_location_unexpected_error(hass: HomeAssistant, emulator: Emulator
     assert result["errors"] == {"base": "unknown"}
 
 
-async def test_house_meter_unexpected_error(hass: HomeAssistant, emulator: Emulator) -> None:
+async def test_house_meter_unexpected_error(
+    hass: HomeAssistant, emulator: Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Registering the house meter when the client fails oddly: the same form, ``unknown``."""
     add_sensors(hass)
     result = await to_location(hass, emulator)
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {"location": emulator.location_id}
     )
-    poison_next_login(emulator)
+    poison_next_call(monkeypatch)
     result = await hass.config_entries.flow.async_configure(result["flow_id"], HOUSE)
     assert result["type"] is FlowResultType.FORM
     assert result["step_id"] == "house_meter"
@@ -195,7 +201,9 @@ async def test_house_meter_unexpected_error(hass: HomeAssistant, emulator: Emula
     assert hass.config_entries.async_entries(DOMAIN) == []
 
 
-async def test_reauth_and_reconfigure_check_input(hass: HomeAssistant, emulator: Emulator) -> None:
+async def test_reauth_and_reconfigure_check_input(
+    hass: HomeAssistant, emulator: Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Blank account ids, odd keys, bad URLs and odd failures are form errors; nothing saved."""
     entry = await make_entry(hass, emulator)
     stored = dict(entry.data)
@@ -207,7 +215,7 @@ async def test_reauth_and_reconfigure_check_input(hass: HomeAssistant, emulator:
     ):
         result = await hass.config_entries.flow.async_configure(result["flow_id"], user_input)
         assert result["errors"] == errors
-    poison_next_login(emulator)
+    poison_next_call(monkeypatch)
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {"account_id": emulator.account_id, "api_key": emulator.api_key}
     )
@@ -227,7 +235,7 @@ async def test_reauth_and_reconfigure_check_input(hass: HomeAssistant, emulator:
         result = await hass.config_entries.flow.async_configure(result["flow_id"], user_input)
         assert result["step_id"] == "reconfigure"
         assert result["errors"] == errors
-    poison_next_login(emulator)
+    poison_next_call(monkeypatch)
     result = await hass.config_entries.flow.async_configure(result["flow_id"], sign_in(emulator))
     assert result["errors"] == {"base": "unknown"}
     assert dict(entry.data) == stored

@@ -8,6 +8,7 @@ from typing import Any
 from homeassistant.config_entries import SOURCE_RECONFIGURE, ConfigSubentry
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
+import pytest
 
 from custom_components.flatpeak.const import (
     CONF_CHARGER_ENERGY,
@@ -40,7 +41,7 @@ from tests.test_config_flow import (  # noqa: F401  # _uploads_settle: fixture
     form_default,
     ha_device_for,
     offered,
-    poison_next_login,
+    poison_next_call,
     subentry_flow,
 )
 
@@ -160,7 +161,9 @@ async def test_ev_charger_by_power_and_reconfigure(hass: HomeAssistant, emulator
     assert charger.data[CONF_SESSION_ENTITY] == "binary_sensor.charging"
 
 
-async def test_ev_charger_registration_failure(hass: HomeAssistant, emulator: Emulator) -> None:
+async def test_ev_charger_registration_failure(
+    hass: HomeAssistant, emulator: Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Flatpeak failing to register the device is a form error; submitting again works."""
     add_sensors(hass)
     entry = await make_entry(hass, emulator)
@@ -182,7 +185,7 @@ async def test_ev_charger_registration_failure(hass: HomeAssistant, emulator: Em
         assert result["type"] is FlowResultType.FORM
         assert result["step_id"] == "session_power"
         assert result["errors"] == {"base": error}
-    poison_next_login(emulator)  # a plain ValueError out of aiohttp
+    poison_next_call(monkeypatch)  # an error that is no Flatpeak error
     result = await hass.config_entries.subentries.async_configure(result["flow_id"], power)
     assert result["errors"] == {"base": "unknown"}
     # the entry's client keeps that token; a reload gives it a new client
@@ -516,7 +519,7 @@ async def test_charger_name_must_be_given(hass: HomeAssistant, emulator: Emulato
 
 
 async def test_house_meter_subentry_flatpeak_errors(
-    hass: HomeAssistant, emulator: Emulator
+    hass: HomeAssistant, emulator: Emulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A disabled account, then a non-Flatpeak error, while registering: form errors."""
     entry = await loaded_entry(hass, emulator, subentries=[])
@@ -526,7 +529,7 @@ async def test_house_meter_subentry_flatpeak_errors(
     result = await hass.config_entries.subentries.async_configure(result["flow_id"], HOUSE)
     assert result["errors"] == {"base": "account_disabled"}
     emulator.state.accounts[emulator.account_id].disabled = False
-    poison_next_login(emulator)
+    poison_next_call(monkeypatch)
     result = await hass.config_entries.subentries.async_configure(result["flow_id"], HOUSE)
     assert result["type"] is FlowResultType.FORM
     assert result["errors"] == {"base": "unknown"}

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 import math
+import re
 from typing import Any
 
 from .exceptions import FlatpeakBatchMismatchError, FlatpeakResponseFormatError
@@ -28,6 +29,9 @@ from .reading import (
     required_str,
     required_time,
 )
+
+# RFC 6750 section 2.1: the characters a bearer token may have.
+_B64TOKEN = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
 
 
 class EnergyFlowDirection(StrEnum):
@@ -117,10 +121,17 @@ class Token:
 
     @classmethod
     def from_dict(cls, data: Any) -> Token:
-        """Build from the login response; ``expires_in`` must be a positive integer."""
+        """Build from the login response; ``expires_in`` must be a positive integer.
+
+        The token must be an RFC 6750 ``b64token``: anything else (a line break, a space)
+        could not be sent in a header, and a kept token would fail every later call.
+        """
         body = json_object(data, "login")
+        token = required_str(body, "bearer_token", "login")
+        if not _B64TOKEN.fullmatch(token):
+            raise FlatpeakResponseFormatError("login.bearer_token is not a valid bearer token")
         return cls(
-            bearer_token=required_str(body, "bearer_token", "login"),
+            bearer_token=token,
             expires_in=required_int(body, "expires_in", "login", minimum=1),
             live_mode=flag(body, "live_mode", "login"),
         )
