@@ -319,3 +319,17 @@ def test_window_with_corrections_is_shortened_to_fit_the_budget() -> None:
     assert {r.record_reference_id for r in window.records} == {
         f"ha-dev_1-grid_import-{int(r.start_time.timestamp())}" for r in window.records
     }
+
+
+def test_an_hour_resent_from_hourly_statistics_pays_what_is_owed_once() -> None:
+    """0.8 kWh owed at 10:00; 10:00-10:25 (0.1 kWh each) paid 0.5 of it. The hour's 5-minute
+    rows are then purged and its hourly row says 1.2 kWh: the rest of the hour carries 0.7, of
+    which 0.3 still pays what is owed. Flatpeak's hour ends at 1.2 - 0.8, never lower."""
+    recent = [Period(T + FIVE_MINUTES * i, 0.1, 0.0) for i in range(5)]
+    state = StreamState(T + 5 * FIVE_MINUTES, carry=0.3, recent=recent)
+    plan = plan_stream(state, [], [StatRow(T, 1.2)], FAR, settled=FAR)
+    assert plan.corrected == 0
+    assert sent(plan.send) == [0.0, 0.0, 0.0, 0.1, 0.1, 0.1, 0.1]
+    assert plan.state.carry == 0
+    hour = sum(p.sent for p in recent) + sum(p.sent for p in plan.send)
+    assert hour == pytest.approx(1.2 - 0.8)
