@@ -66,9 +66,10 @@ class DeviceStatus:
 
 @dataclass(slots=True)
 class UploadStatus:
-    """State after the latest cycle, by subentry id."""
+    """State after the latest cycle, by subentry id; ``confirmed``: records it got through."""
 
     devices: dict[str, DeviceStatus] = field(default_factory=dict)
+    confirmed: int = 0
 
 
 class UploadCoordinator(DataUpdateCoordinator[UploadStatus]):
@@ -164,6 +165,7 @@ class UploadCoordinator(DataUpdateCoordinator[UploadStatus]):
         now = dt_util.utcnow()
         streams = self._streams()
         self.uploader.refusals = {}
+        self.uploader.confirmed = 0
         try:
             await self.uploader.async_catch_up(streams, now)
             await self._async_recheck_tariff()
@@ -190,6 +192,7 @@ class UploadCoordinator(DataUpdateCoordinator[UploadStatus]):
                 self._device(stream.subentry_id).last_error = self.uploader.refusals.get(
                     stream.subentry_id
                 )
+        self._status.confirmed = self.uploader.confirmed
         self._update_waiting(entry_streams(self.config_entry), now)
         await self._async_save()
         return self._status

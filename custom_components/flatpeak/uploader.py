@@ -93,6 +93,8 @@ class Uploader:
         self.progress = Progress()
         # The latest refusal per subentry in this cycle, for the diagnostic entities.
         self.refusals: dict[str, str] = {}
+        # Records (and readings) Flatpeak accepted in this cycle.
+        self.confirmed = 0
         self.lock = asyncio.Lock()
 
     def state(self, stream: Stream, now: datetime) -> StreamState:
@@ -229,6 +231,7 @@ class Uploader:
                     RetryItem(item.stream.key, item.start, item.kwh, item.session, attempts)
                 )
         self.progress.retry = retry
+        self.confirmed += len(window.items) - len(refused)
         for stream in streams:
             if not stream.cumulative:
                 self.progress.streams[stream.key] = window.plans[stream.key].state
@@ -270,6 +273,7 @@ class Uploader:
                     f"{stream.entity_id} {readings[0][0].isoformat()}: {f.error}"
                     for f in batch.failed_records
                 ]
+                self.confirmed += batch.records_accepted
         self.progress.streams[stream.key] = replace(plan.state, register=register)
         if refused:
             _LOGGER.warning("Flatpeak refused %s readings of %s", len(refused), stream.entity_id)
