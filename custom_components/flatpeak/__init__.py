@@ -24,8 +24,10 @@ from .client import (
 from .const import CONF_LOCATION_ID, DOMAIN
 from .coordinator import UploadCoordinator, async_remove_progress
 from .entity import subentry_device_info
-from .issues import async_check_tariff, async_clear_all
+from .issues import async_check_tariff, async_clear_all, async_clear_tariff_problem
+from .prices import PriceCoordinator
 from .services import async_setup_services
+from .tariff_gate import TariffGate
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 PLATFORMS: list[Platform] = [Platform.SENSOR]
@@ -38,6 +40,8 @@ class FlatpeakRuntimeData:
     client: FlatpeakClient
     location: Location
     uploads: UploadCoordinator
+    tariff_gate: TariffGate
+    prices: PriceCoordinator
 
 
 type FlatpeakConfigEntry = ConfigEntry[FlatpeakRuntimeData]
@@ -77,11 +81,16 @@ async def async_setup_entry(hass: HomeAssistant, entry: FlatpeakConfigEntry) -> 
 
     uploads = UploadCoordinator(hass, entry, client, location)
     await uploads.async_load()
-    entry.runtime_data = FlatpeakRuntimeData(client=client, location=location, uploads=uploads)
+    tariff_gate = TariffGate(hass, entry)
+    prices = PriceCoordinator(hass, entry, client, location, tariff_gate)
+    entry.runtime_data = FlatpeakRuntimeData(
+        client=client, location=location, uploads=uploads, tariff_gate=tariff_gate, prices=prices
+    )
     async_check_tariff(hass, entry, location)
     _async_register_devices(hass, entry)
 
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    entry.async_create_background_task(hass, prices.async_refresh(), f"{DOMAIN} first prices")
     # Uploads run whether or not any entity listens. The first cycle (with the history
     # window) runs in the background once HA has started, when every sensor is there.
     entry.async_on_unload(uploads.async_add_listener(lambda: None))
@@ -105,6 +114,7 @@ async def async_unload_entry(hass: HomeAssistant, entry: FlatpeakConfigEntry) ->
 async def async_remove_entry(hass: HomeAssistant, entry: FlatpeakConfigEntry) -> None:
     """The entry is gone: its progress and repair issues go too (Flatpeak keeps its data)."""
     async_clear_all(hass, entry)
+    async_clear_tariff_problem(hass, entry)
     await async_remove_progress(hass, entry.entry_id)
 
 

@@ -53,3 +53,10 @@ ISSUE_SENSOR_PROBLEM: Final = "sensor_problem"
 ISSUE_RECORDS_REJECTED: Final = "records_rejected"
 
 FLATPEAK_DASHBOARD_URL: Final = "https://dashboard.flatpeak.com"
+
+# Flatpeak's 422 codes for a location whose prices or costs cannot be computed (yet).
+TARIFF_NO_TARIFF_CONNECTED: Final = "no_tariff_connected"
+TARIFF_PENDING_CONNECT: Final = "pending_connect"
+TARIFF_NO_PRICE_DATA: Final = "no_price_data"
+# One issue per entry; its translation key is this id's prefix plus the code.
+ISSUE_TARIFF_PROBLEM: Final = "tariff_problem"

@@ -17,6 +17,7 @@ from .const import (
     ISSUE_NO_IMPORT_TARIFF,
     ISSUE_RECORDS_REJECTED,
     ISSUE_SENSOR_PROBLEM,
+    ISSUE_TARIFF_PROBLEM,
 )
 from .sensors_map import sensor_problem
 
@@ -106,3 +107,32 @@ def async_clear_all(hass: HomeAssistant, entry: ConfigEntry) -> None:
     ir.async_delete_issue(hass, DOMAIN, f"{ISSUE_NO_IMPORT_TARIFF}_{entry.entry_id}")
     ir.async_delete_issue(hass, DOMAIN, f"{ISSUE_RECORDS_REJECTED}_{entry.entry_id}")
     async_clear_sensor_issues(hass, entry)
+
+
+def tariff_problem_issue_id(entry_id: str) -> str:
+    """The one issue of an entry about prices or costs Flatpeak cannot compute."""
+    return f"{ISSUE_TARIFF_PROBLEM}_{entry_id}"
+
+
+@callback
+def async_raise_tariff_problem(hass: HomeAssistant, entry: ConfigEntry, code: str) -> None:
+    """Raise the entry's tariff issue, or switch its text to ``code`` (a Flatpeak 422 code)."""
+    ir.async_create_issue(
+        hass,
+        DOMAIN,
+        tariff_problem_issue_id(entry.entry_id),
+        is_fixable=False,
+        severity=ir.IssueSeverity.WARNING,
+        translation_key=f"{ISSUE_TARIFF_PROBLEM}_{code}",
+        translation_placeholders={
+            "location": entry.title,
+            "dashboard_url": FLATPEAK_DASHBOARD_URL,
+        },
+        learn_more_url=FLATPEAK_DASHBOARD_URL,
+    )
+
+
+@callback
+def async_clear_tariff_problem(hass: HomeAssistant, entry: ConfigEntry) -> None:
+    """Delete the entry's tariff issue (nothing happens when there is none)."""
+    ir.async_delete_issue(hass, DOMAIN, tariff_problem_issue_id(entry.entry_id))

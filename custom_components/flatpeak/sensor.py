@@ -17,6 +17,7 @@ from homeassistant.const import EntityCategory
 
 from .coordinator import DeviceStatus
 from .entity import FlatpeakUploadEntity
+from .price_sensor import async_add_price_sensors
 
 if TYPE_CHECKING:
     from homeassistant.core import HomeAssistant
@@ -72,6 +73,7 @@ async def async_setup_entry(
             [FlatpeakUploadSensor(coordinator, subentry, d) for d in UPLOAD_SENSORS],
             config_subentry_id=subentry.subentry_id,
         )
+    async_add_price_sensors(entry, async_add_entities)
 
 
 class FlatpeakUploadSensor(FlatpeakUploadEntity, SensorEntity):
