@@ -28,8 +28,11 @@ def _ha_harness(request: pytest.FixtureRequest) -> None:
 
 @pytest.fixture
 async def _settled(hass: HomeAssistant) -> AsyncGenerator[None]:
-    """An HA test ends only when its background work has: an upload still reading statistics
+    """A home that counts in pounds like the emulator's demo location (the harness says EUR).
+
+    An HA test ends only when its background work has: an upload still reading statistics
     while the recorder shuts down can crash the interpreter."""
+    await hass.config.async_update(currency="GBP")
     yield
     await hass.async_block_till_done(wait_background_tasks=True)
 

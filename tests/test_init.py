@@ -190,6 +190,18 @@ async def test_setup_account_disabled(hass: HomeAssistant, emulator: Emulator) -
 # -- loaded entry: devices, first upload, unload, reload ------------------------------------
 
 
+# What a house meter shows besides its upload diagnostics: costs and prices from Flatpeak.
+HOUSE_METER_KEYS = {
+    "cost_today",
+    "export_value_today",
+    "solar_value_today",
+    "cost_this_month",
+    "export_value_this_month",
+    "import_price",
+    "export_price",
+}
+
+
 async def test_devices_and_diagnostic_entities_belong_to_subentries(
     hass: HomeAssistant, emulator: Emulator
 ) -> None:
@@ -218,16 +230,18 @@ async def test_devices_and_diagnostic_entities_belong_to_subentries(
         registered = er.async_entries_for_device(
             entities, device.id, include_disabled_entities=True
         )
-        assert {e.unique_id for e in registered} == {
-            f"{flatpeak_id}_{key}"
-            for key in ("last_upload", "intervals_waiting", "last_upload_error")
-        }
+        keys = {"last_upload", "intervals_waiting", "last_upload_error"}
+        if subentry.subentry_type == "house_meter":
+            keys |= {*HOUSE_METER_KEYS, "costs_updated"}
+        assert {e.unique_id for e in registered} == {f"{flatpeak_id}_{key}" for key in keys}
         for entity in registered:
-            assert entity.entity_category is EntityCategory.DIAGNOSTIC
+            key = entity.unique_id.removeprefix(f"{flatpeak_id}_")
+            diagnostic = key not in HOUSE_METER_KEYS
+            assert (entity.entity_category is EntityCategory.DIAGNOSTIC) is diagnostic
             assert entity.config_entry_id == entry.entry_id
             assert entity.config_subentry_id == subentry.subentry_id
-            # "Last upload" is off until enabled: it would write a logbook line every cycle.
-            enabled = not entity.entity_id.endswith("_last_upload")
+            # Timestamps are off until enabled: each would write a logbook line every cycle.
+            enabled = key not in ("last_upload", "costs_updated")
             assert (hass.states.get(entity.entity_id) is not None) is enabled
         prefixes |= {
             e.entity_id.removesuffix("_last_upload")

@@ -68,7 +68,7 @@ def test_mid_hour_cursor_with_purged_rows_sends_only_the_rest_of_the_hour() -> N
     state = StreamState(
         T + 5 * FIVE_MINUTES, recent=[Period(T + FIVE_MINUTES * i, 0.1, 0.1) for i in range(5)]
     )
-    plan = plan_stream(state, five(T + 8 * FIVE_MINUTES, 0.1), [StatRow(T, 1.2)], FAR, settled=FAR)
+    plan = plan_stream(state, five(T + 8 * FIVE_MINUTES, 0.1), [StatRow(T, 1.2)], FAR, settled=T)
     assert [p.start for p in plan.send] == [T + FIVE_MINUTES * n for n in range(5, 12)]
     assert sum(p.sent for p in plan.send) == pytest.approx(0.7)
     assert plan.corrected == 0
@@ -88,11 +88,17 @@ def test_incomplete_hour_and_until() -> None:
     assert plan.state.cursor == T + 2 * FIVE_MINUTES
 
 
-def test_empty_window_is_passed_only_once_settled() -> None:
-    """No statistics at all: a settled window is passed, a recent one read again later."""
+def test_empty_stretch_is_passed_up_to_where_statistics_are_settled() -> None:
+    """No statistics (a new sensor, HA was off): the cursor passes what can no longer get
+    statistics, and waits only for the recent part."""
     state = StreamState(T)
     assert plan_stream(state, [], [], T + HOUR, settled=T + HOUR).state.cursor == T + HOUR
     assert plan_stream(state, [], [], T + HOUR, settled=T).state.cursor == T
+    days = plan_stream(state, [], [], T + timedelta(days=10), settled=T + timedelta(days=9))
+    assert days.state.cursor == T + timedelta(days=9)
+    # rows that stopped early are followed by the settled stretch, not stuck behind it
+    rows = five(T, 0.1, 0.2)
+    assert plan_stream(state, rows, [], FAR, settled=T + HOUR).state.cursor == T + HOUR
 
 
 def test_decrease_is_taken_back_from_the_periods_before_it() -> None:
@@ -107,10 +113,10 @@ def test_glitch_spike_is_undone_not_netted_forward() -> None:
     """A reading of 1e12 kWh for one period, then the true value: the spike's period keeps only
     its real energy, and every later period keeps its own."""
     state = StreamState(T)
-    first = plan_stream(state, five(T, 0.1, 1e12), [], FAR, settled=FAR)
+    first = plan_stream(state, five(T, 0.1, 1e12), [], FAR, settled=T)
     assert first.send[-1].sent == 1e12
     then = five(T + 2 * FIVE_MINUTES, -(1e12 - 0.2), 0.3, 0.4)
-    second = plan_stream(first.state, then, [], FAR, settled=FAR)
+    second = plan_stream(first.state, then, [], FAR, settled=T)
     # the spike's period is sent again, corrected; later periods are untouched by it
     assert second.corrected == 1
     assert second.send[0].start == T + FIVE_MINUTES
@@ -128,7 +134,7 @@ def test_decrease_older_than_the_lookback_carries_forward() -> None:
     old = [Period(T - LOOKBACK - FIVE_MINUTES, 5.0, 5.0)]
     recent = [Period(T - FIVE_MINUTES * 2, 0.5, 0.5), Period(T - FIVE_MINUTES, 0.25, 0.25)]
     state = StreamState(T, recent=old + recent)
-    plan = plan_stream(state, five(T, -1.0, 0.1, 0.5), [], FAR, settled=FAR)
+    plan = plan_stream(state, five(T, -1.0, 0.1, 0.5), [], FAR, settled=T)
     assert plan.corrected == 2
     assert sent(plan.send) == [0.0, 0.0, 0.0, 0.0, 0.35]
     assert plan.state.carry == 0
@@ -160,7 +166,7 @@ def test_cumulative_readings_resend_from_the_first_correction() -> None:
     """Registers never decrease; a correction re-sends readings from the corrected period on,
     starting at the register Flatpeak already has there (nothing is added twice)."""
     state = StreamState(T)
-    first = plan_stream(state, five(T, 1.0, 2.0), [], FAR, settled=FAR)
+    first = plan_stream(state, five(T, 1.0, 2.0), [], FAR, settled=T)
     readings, register = cumulative_readings(state, first)
     assert [(w, v) for w, v, _ in readings] == [
         (T, 0.0),
@@ -168,7 +174,7 @@ def test_cumulative_readings_resend_from_the_first_correction() -> None:
         (T + 2 * FIVE_MINUTES, 3.0),
     ]
     state = StreamState(first.state.cursor, register=register, recent=first.state.recent)
-    second = plan_stream(state, five(T + 2 * FIVE_MINUTES, -1.5, 0.5), [], FAR, settled=FAR)
+    second = plan_stream(state, five(T + 2 * FIVE_MINUTES, -1.5, 0.5), [], FAR, settled=T)
     readings, register = cumulative_readings(state, second)
     # the second period (2.0) gave back 1.5: re-sent from its start, at register 1.0
     assert [(w, round(v, 9)) for w, v, _ in readings] == [
@@ -183,7 +189,7 @@ def test_cumulative_readings_resend_from_the_first_correction() -> None:
 def test_cumulative_gap_is_a_zero_reading() -> None:
     """A period without statistics is not smeared: the register stays put over the gap."""
     rows = [StatRow(T, 1.0), StatRow(T + 3 * FIVE_MINUTES, 0.5)]
-    plan = plan_stream(StreamState(T), rows, [], FAR, settled=FAR)
+    plan = plan_stream(StreamState(T), rows, [], FAR, settled=T)
     readings, _ = cumulative_readings(StreamState(T), plan)
     assert [(w, v) for w, v, _ in readings] == [
         (T, 0.0),
@@ -283,7 +289,7 @@ def test_rows_after_the_cursor_kept_when_the_earlier_ones_are_purged() -> None:
         T + 5 * FIVE_MINUTES, recent=[Period(T + FIVE_MINUTES * i, 0.1, 0.1) for i in range(5)]
     )
     rows = five(T + 5 * FIVE_MINUTES, 0.0, 0.3, 0.1, 0.1, 0.1, 0.05, 0.05)
-    plan = plan_stream(state, rows, [StatRow(T, 1.2)], FAR, settled=FAR)
+    plan = plan_stream(state, rows, [StatRow(T, 1.2)], FAR, settled=T)
     assert sent(plan.send) == [0.0, 0.3, 0.1, 0.1, 0.1, 0.05, 0.05]
 
 
@@ -310,7 +316,7 @@ def test_window_with_corrections_is_shortened_to_fit_the_budget() -> None:
     rows = five(T, -2.0, *([0.01] * 99))
     job = PlanJob(stream, state, rows, [], [])
     window = build_window(
-        [job], T + 100 * FIVE_MINUTES, settled=FAR, location_id="loc_1", queued=[], budget=250
+        [job], T + 100 * FIVE_MINUTES, settled=T, location_id="loc_1", queued=[], budget=250
     )
     assert len(window.records) <= 250
     assert window.end < T + 100 * FIVE_MINUTES
@@ -327,9 +333,21 @@ def test_an_hour_resent_from_hourly_statistics_pays_what_is_owed_once() -> None:
     which 0.3 still pays what is owed. Flatpeak's hour ends at 1.2 - 0.8, never lower."""
     recent = [Period(T + FIVE_MINUTES * i, 0.1, 0.0) for i in range(5)]
     state = StreamState(T + 5 * FIVE_MINUTES, carry=0.3, recent=recent)
-    plan = plan_stream(state, [], [StatRow(T, 1.2)], FAR, settled=FAR)
+    plan = plan_stream(state, [], [StatRow(T, 1.2)], FAR, settled=T)
     assert plan.corrected == 0
     assert sent(plan.send) == [0.0, 0.0, 0.0, 0.1, 0.1, 0.1, 0.1]
     assert plan.state.carry == 0
     hour = sum(p.sent for p in recent) + sum(p.sent for p in plan.send)
     assert hour == pytest.approx(1.2 - 0.8)
+
+
+def test_every_period_of_an_hour_with_an_hourly_row_is_sent() -> None:
+    """Old hours with hourly rows only: a 0 kWh hour is twelve 0 kWh periods, not nothing,
+    and an hour whose 5-minute rows add up but are incomplete fills the rest with zeros."""
+    hourly = [StatRow(T, 0.0), StatRow(T + HOUR, 1.2), StatRow(T + 2 * HOUR, 0.3)]
+    rows = [StatRow(T + 2 * HOUR + FIVE_MINUTES, 0.3)]  # one row left of the third hour
+    plan = plan_stream(StreamState(T), rows, hourly, T + 3 * HOUR, settled=T)
+    assert len(plan.send) == 36
+    assert sent(plan.send[:12]) == [0.0] * 12
+    assert sum(p.sent for p in plan.send[12:24]) == pytest.approx(1.2)
+    assert sent(plan.send[24:]) == [0.0, 0.3] + [0.0] * 10

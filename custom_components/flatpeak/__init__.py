@@ -23,6 +23,7 @@ from .client import (
 )
 from .const import CONF_LOCATION_ID, DOMAIN
 from .coordinator import UploadCoordinator, async_remove_progress
+from .cost_coordinator import CostCoordinator, async_remove_costs
 from .entity import subentry_device_info
 from .issues import async_check_tariff, async_clear_all, async_clear_tariff_problem
 from .prices import PriceCoordinator
@@ -42,6 +43,7 @@ class FlatpeakRuntimeData:
     uploads: UploadCoordinator
     tariff_gate: TariffGate
     prices: PriceCoordinator
+    costs: CostCoordinator
 
 
 type FlatpeakConfigEntry = ConfigEntry[FlatpeakRuntimeData]
@@ -83,9 +85,16 @@ async def async_setup_entry(hass: HomeAssistant, entry: FlatpeakConfigEntry) -> 
     await uploads.async_load()
     tariff_gate = TariffGate(hass, entry)
     prices = PriceCoordinator(hass, entry, client, location, tariff_gate)
+    costs = CostCoordinator(hass, entry, client, location, tariff_gate)
     entry.runtime_data = FlatpeakRuntimeData(
-        client=client, location=location, uploads=uploads, tariff_gate=tariff_gate, prices=prices
+        client=client,
+        location=location,
+        uploads=uploads,
+        tariff_gate=tariff_gate,
+        prices=prices,
+        costs=costs,
     )
+    await costs.async_setup(uploads)
     async_check_tariff(hass, entry, location)
     _async_register_devices(hass, entry)
 
@@ -116,6 +125,7 @@ async def async_remove_entry(hass: HomeAssistant, entry: FlatpeakConfigEntry) ->
     async_clear_all(hass, entry)
     async_clear_tariff_problem(hass, entry)
     await async_remove_progress(hass, entry.entry_id)
+    await async_remove_costs(hass, entry)
 
 
 async def _async_reload(hass: HomeAssistant, entry: FlatpeakConfigEntry) -> None:

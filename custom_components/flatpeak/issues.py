@@ -18,6 +18,7 @@ from .const import (
     ISSUE_RECORDS_REJECTED,
     ISSUE_SENSOR_PROBLEM,
     ISSUE_TARIFF_PROBLEM,
+    TARIFF_NO_TARIFF_CONNECTED,
 )
 from .sensors_map import sensor_problem
 
@@ -116,7 +117,15 @@ def tariff_problem_issue_id(entry_id: str) -> str:
 
 @callback
 def async_raise_tariff_problem(hass: HomeAssistant, entry: ConfigEntry, code: str) -> None:
-    """Raise the entry's tariff issue, or switch its text to ``code`` (a Flatpeak 422 code)."""
+    """Raise the entry's tariff issue, or switch its text to ``code`` (a Flatpeak 422 code).
+
+    A missing tariff that the location's status already reported is not reported twice.
+    """
+    if code == TARIFF_NO_TARIFF_CONNECTED and ir.async_get(hass).async_get_issue(
+        DOMAIN, f"{ISSUE_NO_IMPORT_TARIFF}_{entry.entry_id}"
+    ):
+        async_clear_tariff_problem(hass, entry)
+        return
     ir.async_create_issue(
         hass,
         DOMAIN,

@@ -127,7 +127,8 @@ def new_changes(
     hourly row yet. Otherwise (5-minute rows are purged after the recorder's keep
     days; hourly rows are kept) what the hourly row holds beyond the energy already
     ``accounted`` for the cursor's hour is spread evenly over the hour's remaining periods.
-    A period with statistics and no change is a period of 0 kWh: it is sent, not skipped.
+    A period with statistics and no change is a period of 0 kWh: it is sent, not skipped; so
+    is every period of an hour that has an hourly row.
     """
     first_hour = floor_time(cursor, HOUR)
     by_hour: dict[datetime, list[StatRow]] = defaultdict(list)
@@ -155,9 +156,14 @@ def new_changes(
             share = (whole.kwh - before) / len(starts)
             changes.extend((start, share) for start in starts)
         else:
-            changes.extend(
-                (r.start, r.kwh) for r in sorted(rows, key=lambda r: r.start) if r.start >= cursor
-            )
+            found = {r.start: r.kwh for r in rows if r.start >= cursor}
+            if whole is not None:
+                # The hourly row vouches for the whole hour: a period without a 5-minute
+                # row in it (purged, or HA was off) had no energy, and is sent as 0 kWh.
+                for i in range(PERIODS_PER_HOUR):
+                    if (start := hour + FIVE_MINUTES * i) >= cursor:
+                        found.setdefault(start, 0.0)
+            changes.extend(sorted(found.items()))
     return changes
 
 
@@ -202,20 +208,19 @@ def plan_stream(
 ) -> StreamPlan:
     """The periods of ``[state.cursor, until)`` to send, and the state after them.
 
-    A window with no statistics at all that ends before ``settled`` (statistics cannot
-    appear there any more) is passed over instead of being read again.
+    Without statistics in the window the cursor still moves up to ``settled`` (statistics
+    cannot appear before it any more), so that stretch is not read again.
     """
     first_hour = floor_time(state.cursor, HOUR)
     accounted = sum(p.raw for p in state.recent if p.start >= first_hour)
     changes = new_changes(five_minute, hourly, state.cursor, until, accounted)
     periods, changed, carry = net(state.recent, changes, state.carry)
     fresh = periods[len(state.recent) :]
-    if fresh:
-        cursor = fresh[-1].end
-    elif until <= settled:
-        cursor = max(state.cursor, until)
-    else:
-        cursor = state.cursor
+    # Statistics cannot appear before ``settled`` any more: an empty stretch up to there is
+    # passed (a sensor without statistics yet is a few periods behind, not days). Not into
+    # the hour ``until`` cuts: its hourly row, beyond this window, may still cover it.
+    passed = min(floor_time(until, HOUR), settled)
+    cursor = max(state.cursor, fresh[-1].end if fresh else state.cursor, passed)
     send = [periods[i] for i in sorted(changed)] + fresh
     keep_from = cursor - LOOKBACK
     return StreamPlan(

@@ -15,7 +15,9 @@ from homeassistant.components.sensor import (
 )
 from homeassistant.const import EntityCategory
 
+from .const import SUBENTRY_HOUSE_METER
 from .coordinator import DeviceStatus
+from .cost_sensor import cost_entities
 from .entity import FlatpeakUploadEntity
 from .price_sensor import async_add_price_sensors
 
@@ -73,6 +75,11 @@ async def async_setup_entry(
             [FlatpeakUploadSensor(coordinator, subentry, d) for d in UPLOAD_SENSORS],
             config_subentry_id=subentry.subentry_id,
         )
+        if subentry.subentry_type == SUBENTRY_HOUSE_METER:
+            async_add_entities(
+                cost_entities(entry.runtime_data.costs, subentry),
+                config_subentry_id=subentry.subentry_id,
+            )
     async_add_price_sensors(entry, async_add_entities)
 
 

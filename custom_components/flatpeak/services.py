@@ -106,4 +106,12 @@ async def _async_upload_history(call: ServiceCall) -> ServiceResponse:
             translation_key="upload_failed",
             translation_placeholders={"error": str(err)},
         ) from err
+    if result["records_sent"]:
+        # The range's costs reach the statistics now, not at the next daily re-import
+        # (which would not reach back past 30 days at all).
+        entry.async_create_background_task(
+            call.hass,
+            entry.runtime_data.costs.async_refresh_since(start),
+            f"{DOMAIN} costs after history",
+        )
     return result

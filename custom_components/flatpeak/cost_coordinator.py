@@ -1,0 +1,253 @@
+"""Costs back from Flatpeak: hourly cost statistics for the Energy dashboard, and the totals
+the cost sensors show.
+
+After each upload cycle that sent energy, each cost statistic re-imports a hot window (the
+last 48 hours, stretched back to the last hour written after downtime); once a day, and at
+start-up, the last 30 days, so Flatpeak's corrections (re-settled prices) reach past hours.
+Each priced stream costs one ``POST /costs/interval/{device id}`` per refresh (per 31 days).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+import logging
+from typing import TYPE_CHECKING, Any
+
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers import issue_registry as ir
+from homeassistant.helpers.event import async_track_time_change
+from homeassistant.helpers.storage import Store
+from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
+from homeassistant.util import dt as dt_util
+
+from .client import CostRow, FlatpeakClient, FlatpeakError, FlatpeakTariffError, Location
+from .const import CONF_HISTORY_DAYS, DEFAULT_HISTORY_DAYS, DOMAIN
+from .cost_hours import HOUR, HourRow, floor_hour, hourly_rows, local_start
+from .cost_statistics import (
+    CostStatistic,
+    async_baseline,
+    async_clear,
+    async_hours,
+    async_latest_hour,
+    async_write,
+    entry_cost_statistics,
+)
+
+if TYPE_CHECKING:
+    from homeassistant.config_entries import ConfigEntry
+
+    from .coordinator import UploadCoordinator
+    from .tariff_gate import TariffGate
+
+_LOGGER = logging.getLogger(__name__)
+
+HOT_WINDOW = timedelta(hours=48)
+FULL_WINDOW = timedelta(days=30)
+FULL_EVERY = timedelta(hours=24)
+MAX_REPORT_SPAN = timedelta(days=31)
+STORE_VERSION = 1
+ISSUE_CURRENCY = "currency_mismatch"
+
+
+@dataclass(slots=True)
+class CostData:
+    """Per statistic id: the hours of the latest window, and what the month cost before it."""
+
+    hours: dict[str, list[HourRow]] = field(default_factory=dict)
+    month_before_window: dict[str, float] = field(default_factory=dict)
+    updated: datetime | None = None
+
+    def total(self, statistic_id: str, since: datetime) -> float | None:
+        """What the hours from ``since`` cost, or None before the first import."""
+        hours = self.hours.get(statistic_id)
+        if hours is None:
+            return None
+        before = 0.0
+        if hours and since < hours[0].start:
+            before = self.month_before_window.get(statistic_id, 0.0)
+        return before + sum(row.state for row in hours if row.start >= since)
+
+
+def _store(hass: HomeAssistant, entry_id: str) -> Store[dict[str, Any]]:
+    return Store(hass, STORE_VERSION, f"{DOMAIN}.{entry_id}.costs")
+
+
+async def async_remove_costs(hass: HomeAssistant, entry: ConfigEntry) -> None:
+    """The entry is gone: its cost statistics go too (Flatpeak keeps its figures)."""
+    store = _store(hass, entry.entry_id)
+    stored = await store.async_load() or {}
+    ids = set(stored.get("statistics", []))
+    ids |= {s.statistic_id for s in entry_cost_statistics(entry, "")}
+    async_clear(hass, sorted(ids))
+    await store.async_remove()
+    ir.async_delete_issue(hass, DOMAIN, f"{ISSUE_CURRENCY}_{entry.entry_id}")
+
+
+class CostCoordinator(DataUpdateCoordinator[CostData]):
+    """Keeps one entry's cost statistics right and the cost sensors' totals current."""
+
+    config_entry: ConfigEntry
+
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        entry: ConfigEntry,
+        client: FlatpeakClient,
+        location: Location,
+        gate: TariffGate,
+    ) -> None:
+        """Refreshed by the upload cycle, not on a timer of its own."""
+        super().__init__(
+            hass, _LOGGER, config_entry=entry, name=f"{DOMAIN} costs", update_interval=None
+        )
+        self.client = client
+        self.location = location
+        self.gate = gate
+        self.statistics = entry_cost_statistics(entry, location.name)
+        self.currency = location.currency_code or str(hass.config.currency)
+        self._store = _store(hass, entry.entry_id)
+        self._latest: dict[str, datetime] = {}
+        # What each statistic's hours were last written as: only changes are written again.
+        self._written: dict[str, dict[datetime, tuple[float, float]]] = {}
+        self._history = timedelta(days=entry.options.get(CONF_HISTORY_DAYS, DEFAULT_HISTORY_DAYS))
+        self._full_at: datetime | None = None
+        self._since: datetime | None = None
+        self.data = CostData()
+
+    async def async_setup(self, uploads: UploadCoordinator) -> None:
+        """Metadata for every statistic now (so they can be chosen at once), the currency
+        check, statistics of removed devices cleared, and the hooks to the upload cycle."""
+        stored = await self._store.async_load() or {}
+        current = [s.statistic_id for s in self.statistics]
+        async_clear(self.hass, sorted(set(stored.get("statistics", [])) - set(current)))
+        await self._store.async_save({"statistics": current})
+        for statistic in self.statistics:
+            async_write(self.hass, statistic, self.currency, [])
+        self._check_currency()
+        entry = self.config_entry
+        entry.async_on_unload(uploads.async_add_listener(self._uploaded))
+        # Day and month totals restart at local midnight, with or without new data.
+        entry.async_on_unload(
+            async_track_time_change(self.hass, self._midnight, hour=0, minute=0, second=0)
+        )
+
+    async def async_refresh_since(self, start: datetime) -> None:
+        """Re-import from ``start`` now: energy was just sent for a past range."""
+        hour = floor_hour(start)
+        self._since = hour if self._since is None else min(self._since, hour)
+        await self.async_refresh()
+
+    @callback
+    def _uploaded(self) -> None:
+        """An upload cycle ended: costs follow when it confirmed energy."""
+        status = self.config_entry.runtime_data.uploads.status
+        if status.confirmed or self.data.updated is None:
+            self.config_entry.async_create_background_task(
+                self.hass, self.async_request_refresh(), f"{DOMAIN} cost refresh"
+            )
+
+    @callback
+    def _midnight(self, _now: datetime) -> None:
+        self.async_update_listeners()
+
+    @callback
+    def _check_currency(self) -> None:
+        issue_id = f"{ISSUE_CURRENCY}_{self.config_entry.entry_id}"
+        ha_currency = str(self.hass.config.currency)
+        if not self.location.currency_code or self.location.currency_code == ha_currency:
+            ir.async_delete_issue(self.hass, DOMAIN, issue_id)
+            return
+        ir.async_create_issue(
+            self.hass,
+            DOMAIN,
+            issue_id,
+            is_fixable=False,
+            severity=ir.IssueSeverity.WARNING,
+            translation_key=ISSUE_CURRENCY,
+            translation_placeholders={
+                "location": self.config_entry.title,
+                "currency": self.location.currency_code,
+                "ha_currency": ha_currency,
+            },
+        )
+
+    async def _async_update_data(self) -> CostData:
+        """Re-import each statistic's window; totals for the sensors from the same hours."""
+        now = dt_util.utcnow()
+        if not self.gate.allowed(now):
+            return self.data
+        end = floor_hour(now) + HOUR
+        full = self._full_at is None or now - self._full_at >= FULL_EVERY
+        month_start = local_start(now, dt_util.get_default_time_zone(), "month")
+        data = CostData(updated=now)
+        try:
+            for statistic in self.statistics:
+                start = await self._async_window_start(statistic, now, full, month_start)
+                rows = await self._async_report(statistic, start, end)
+                baseline = await async_baseline(self.hass, statistic.statistic_id, start)
+                hours = hourly_rows(rows, start, end, baseline)
+                self._write(statistic, hours)
+                data.hours[statistic.statistic_id] = hours
+                if month_start < start:
+                    before = await async_hours(
+                        self.hass, statistic.statistic_id, month_start, start
+                    )
+                    data.month_before_window[statistic.statistic_id] = sum(
+                        row.state for row in before
+                    )
+        except FlatpeakTariffError as err:
+            self.gate.failed(err, now)
+            return self.data
+        except FlatpeakError as err:
+            raise UpdateFailed(
+                translation_domain=DOMAIN,
+                translation_key="costs_failed",
+                translation_placeholders={"error": str(err)},
+            ) from err
+        self.gate.succeeded()
+        if full:
+            self._full_at = now
+        self._since = None
+        return data
+
+    def _write(self, statistic: CostStatistic, hours: list[HourRow]) -> None:
+        """Queue the hours that differ from what the recorder was last given."""
+        written = self._written.setdefault(statistic.statistic_id, {})
+        changed = [row for row in hours if written.get(row.start) != (row.state, row.sum)]
+        if changed:
+            async_write(self.hass, statistic, self.currency, changed)
+        self._written[statistic.statistic_id] = {row.start: (row.state, row.sum) for row in hours}
+        self._latest[statistic.statistic_id] = hours[-1].start
+
+    async def _async_window_start(
+        self, statistic: CostStatistic, now: datetime, full: bool, month_start: datetime
+    ) -> datetime:
+        """The hot window, back to the last hour written (downtime), or 30 days when due."""
+        hot = floor_hour(now) - HOT_WINDOW + HOUR
+        latest = self._latest.get(statistic.statistic_id)
+        if latest is None:
+            latest = await async_latest_hour(self.hass, statistic.statistic_id)
+        if latest is None:  # never imported: the uploaded history and the whole month
+            return min(floor_hour(now - self._history), floor_hour(month_start))
+        start = min(hot, latest)
+        if full:
+            start = min(start, floor_hour(now - FULL_WINDOW))
+        if self._since is not None:
+            start = min(start, self._since)
+        return start
+
+    async def _async_report(
+        self, statistic: CostStatistic, start: datetime, end: datetime
+    ) -> list[CostRow]:
+        """Flatpeak's per-record cost rows of the device in ``[start, end)``."""
+        rows: list[CostRow] = []
+        left = start
+        while left < end:
+            right = min(end, left + MAX_REPORT_SPAN)
+            report = await self.client.get_interval_cost(
+                statistic.device_id, left, right, tariff_direction=statistic.direction
+            )
+            rows += report.rows
+            left = right
+        return rows

@@ -1,0 +1,144 @@
+"""Cost sensors of the house meter: today's and this month's cost and value, from Flatpeak.
+
+Each equals the sum of the same hours in the entry's cost statistics (the Energy dashboard's
+figures), so the sensors and the dashboard never disagree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from homeassistant.components.sensor import (
+    SensorDeviceClass,
+    SensorEntity,
+    SensorEntityDescription,
+    SensorStateClass,
+)
+from homeassistant.config_entries import ConfigSubentry
+from homeassistant.const import EntityCategory
+from homeassistant.helpers.update_coordinator import CoordinatorEntity
+from homeassistant.util import dt as dt_util
+
+from .const import CONF_DEVICE_ID
+from .cost_coordinator import CostCoordinator
+from .cost_hours import local_start
+from .entity import subentry_device_info
+
+if TYPE_CHECKING:
+    from homeassistant.helpers.entity import Entity
+
+
+@dataclass(frozen=True, kw_only=True)
+class CostSensorDescription(SensorEntityDescription):
+    """A total of one cost statistic since the start of the local day or month."""
+
+    statistic: str  # the statistic kind, e.g. "grid_import_cost"
+    period: str  # "day" or "month"
+
+
+COST_SENSORS: tuple[CostSensorDescription, ...] = tuple(
+    CostSensorDescription(
+        key=key,
+        translation_key=key,
+        statistic=statistic,
+        period=period,
+        device_class=SensorDeviceClass.MONETARY,
+        state_class=SensorStateClass.TOTAL,
+        suggested_display_precision=2,
+    )
+    for key, statistic, period in (
+        ("cost_today", "grid_import_cost", "day"),
+        ("export_value_today", "grid_export_value", "day"),
+        ("solar_value_today", "solar_value", "day"),
+        ("cost_this_month", "grid_import_cost", "month"),
+        ("export_value_this_month", "grid_export_value", "month"),
+    )
+)
+
+
+def cost_entities(coordinator: CostCoordinator, subentry: ConfigSubentry) -> list[Entity]:
+    """The cost sensors of a house meter, for the statistics it has, and Costs updated."""
+    kinds = {s.kind: s.statistic_id for s in coordinator.statistics}
+    entities: list[Entity] = [
+        FlatpeakCostSensor(coordinator, subentry, description, kinds[description.statistic])
+        for description in COST_SENSORS
+        if description.statistic in kinds
+    ]
+    entities.append(FlatpeakCostsUpdatedSensor(coordinator, subentry))
+    return entities
+
+
+class _CostEntity(CoordinatorEntity[CostCoordinator]):
+    _attr_has_entity_name = True
+
+    def __init__(
+        self,
+        coordinator: CostCoordinator,
+        subentry: ConfigSubentry,
+        description: SensorEntityDescription,
+    ) -> None:
+        super().__init__(coordinator)
+        self.entity_description = description
+        self._attr_unique_id = f"{subentry.data[CONF_DEVICE_ID]}_{description.key}"
+        self._attr_device_info = subentry_device_info(subentry)
+
+
+class FlatpeakCostSensor(_CostEntity, SensorEntity):
+    """Cost (or value) since local midnight or the first of the month."""
+
+    entity_description: CostSensorDescription
+
+    def __init__(
+        self,
+        coordinator: CostCoordinator,
+        subentry: ConfigSubentry,
+        description: CostSensorDescription,
+        statistic_id: str,
+    ) -> None:
+        """Read ``statistic_id``'s hours from the cost coordinator."""
+        super().__init__(coordinator, subentry, description)
+        self._statistic_id = statistic_id
+        self._attr_native_unit_of_measurement = coordinator.currency
+
+    @property
+    def available(self) -> bool:
+        """Unavailable while Flatpeak cannot price the location (no tariff, pending)."""
+        return super().available and self.coordinator.gate.problem is None
+
+    @property
+    def last_reset(self) -> datetime:
+        """The start of the local day or month."""
+        return local_start(
+            dt_util.utcnow(), dt_util.get_default_time_zone(), self.entity_description.period
+        )
+
+    @property
+    def native_value(self) -> float | None:
+        """The hours since ``last_reset``, as written to the statistic."""
+        total = self.coordinator.data.total(self._statistic_id, self.last_reset)
+        return None if total is None else round(total, 6)
+
+
+class FlatpeakCostsUpdatedSensor(_CostEntity, SensorEntity):
+    """When the cost statistics were last imported (off by default: a logbook line each time)."""
+
+    def __init__(self, coordinator: CostCoordinator, subentry: ConfigSubentry) -> None:
+        """A diagnostic timestamp."""
+        super().__init__(
+            coordinator,
+            subentry,
+            SensorEntityDescription(
+                key="costs_updated",
+                translation_key="costs_updated",
+                device_class=SensorDeviceClass.TIMESTAMP,
+                entity_category=EntityCategory.DIAGNOSTIC,
+                entity_registry_enabled_default=False,
+            ),
+        )
+
+    @property
+    def native_value(self) -> datetime | None:
+        """The time of the last import."""
+        return self.coordinator.data.updated
