@@ -40,6 +40,7 @@ from tests.helpers import (
     make_entry,
     new_device,
 )
+from tests.uploads_helpers import Meter
 
 FIVE = timedelta(minutes=5)
 HOUR = timedelta(hours=1)
@@ -460,3 +461,80 @@ async def test_removing_the_entry_clears_its_statistics(
         lambda: get_metadata(hass, statistic_ids=ids)
     )
     assert metadata == {}
+
+
+async def test_gap_after_downtime_is_filled(
+    hass: HomeAssistant, emulator: Emulator, freezer: FrozenDateTimeFactory
+) -> None:
+    """Home Assistant was off for 3 days (longer than the hot window): the next refresh fills
+    every hour back to the last one written, and the sums run on without a jump."""
+    day = datetime(2025, 6, 2, 0, 0, tzinfo=UTC)
+    freezer.move_to(day + timedelta(hours=5, minutes=10))
+    entry, house, _ = await setup_entry(hass, emulator)
+    await submit(hass, emulator, house, (day, day + 5 * HOUR), 0.1)
+    await costs(entry).async_refresh()
+    assert await hass.config_entries.async_unload(entry.entry_id)
+
+    back = day + timedelta(days=3, hours=5, minutes=10)
+    await submit(hass, emulator, house, (day + 5 * HOUR, back - 10 * FIVE), 0.1)
+    freezer.move_to(back)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    await costs(entry).async_refresh()
+
+    statistic = stat_id(house, "grid_import_cost")
+    rows = await hourly(hass, statistic, day, back)
+    assert_continuous(rows)
+    assert len(rows) == 3 * 24 + 6
+    assert sum(r["state"] for r in rows) == pytest.approx(
+        await flatpeak_cost(hass, emulator, house, (day, back)), abs=1e-6
+    )
+
+
+class _QuickMeter(Meter):
+    """A meter whose clock moves a minute at a time (a simulated day in seconds)."""
+
+    STEP = timedelta(minutes=1)
+
+
+async def test_request_budget_over_a_simulated_day(
+    hass: HomeAssistant, emulator: Emulator, freezer: FrozenDateTimeFactory
+) -> None:
+    """A day at the default 15-minute cycle with import, export and solar moving: per hour
+    at most 4 meter requests and at most 16 cost and price requests for the house meter,
+    and the day's cost statistics equal Flatpeak's figures."""
+    assert await async_setup_component(hass, "sensor", {})
+    meter = _QuickMeter(hass, freezer, datetime(2025, 6, 2, 0, 0, tzinfo=UTC))
+    await meter.period(
+        {"sensor.grid_import": 100.0, "sensor.grid_export": 50.0, "sensor.solar": 10.0}
+    )
+    house = await new_device(hass, emulator, "house")
+    entry = await make_entry(
+        hass, emulator, subentries=[house_meter_subentry(house)], options={"history_days": 1}
+    )
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    emulator.state.request_log.clear()
+    first = meter.t
+    for n in range(1, 24 * 12):
+        await meter.period(
+            {
+                "sensor.grid_import": 100 + 0.1 * n,
+                "sensor.grid_export": 50 + 0.02 * n,
+                "sensor.solar": 10 + (0.05 * n if 72 < n < 240 else 0),
+            }
+        )
+    hours = (meter.t - first) / HOUR
+    log = emulator.state.request_log
+    meter_requests = sum(1 for _, path in log if path.startswith("/meters/"))
+    cost_requests = sum(1 for _, path in log if path.startswith(("/costs/", "/prices/")))
+    assert meter_requests <= 4 * hours
+    assert cost_requests <= 16 * hours
+    assert cost_requests >= 3 * 4 * (hours - 1)  # three statistics follow every cycle
+    await costs(entry).async_refresh()
+    day = first.replace(minute=0)
+    rows = await hourly(hass, stat_id(house, "grid_import_cost"), day, meter.t)
+    assert_continuous(rows)
+    assert sum(r["state"] for r in rows) == pytest.approx(
+        await flatpeak_cost(hass, emulator, house, (day, meter.t)), abs=1e-6
+    )

@@ -130,6 +130,16 @@ async def test_diagnostics_of_loaded_entry(
         assert device["last_success"] is not None
         assert device["last_error"] is None
 
+    costs = diagnostics["costs"]
+    assert costs["currency"] == "GBP"
+    assert set(costs["statistics"]) == {
+        f"flatpeak:{house}_grid_import_cost",
+        f"flatpeak:{house}_grid_export_value",
+        f"flatpeak:{house}_solar_value",
+        f"flatpeak:{charger}_charging_cost",
+    }
+    assert costs["tariff_problem"] is None
+
     dump = json.dumps(diagnostics)
     assert emulator.api_key not in dump
     assert emulator.account_id not in dump

@@ -423,3 +423,25 @@ async def test_catch_up_failing_part_way_keeps_the_confirmed_windows(
             per_hour * days * 24, abs=1e-6
         )
     assert_no_duplicates(emulator)
+
+
+async def test_sensors_without_history_leave_little_waiting(
+    hass: HomeAssistant, emulator: Emulator, freezer: FrozenDateTimeFactory
+) -> None:
+    """Set up with a 10-day history window over sensors that were just created: the empty
+    days are passed at once, so Intervals waiting counts the last hour at most, not days."""
+    meter = Meter(hass, freezer)
+    await meter.period(house_values(0))
+    device_id = await new_device(hass, emulator, "house")
+    entry = await make_entry(
+        hass, emulator, subentries=[house_meter_subentry(device_id)], options={"history_days": 10}
+    )
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    waiting = int(hass.states.get("sensor.house_meter_intervals_waiting").state)
+    assert waiting <= 3 * 12
+    for n in range(1, 4):
+        await meter.period(house_values(n))
+    await uploads(entry).async_refresh()
+    assert hass.states.get("sensor.house_meter_intervals_waiting").state == "0"
+    await assert_conserved(hass, emulator, device_id, meter)

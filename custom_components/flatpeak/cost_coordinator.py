@@ -138,6 +138,25 @@ class CostCoordinator(DataUpdateCoordinator[CostData]):
         self._since = hour if self._since is None else min(self._since, hour)
         await self.async_refresh()
 
+    def diagnostics(self) -> dict[str, Any]:
+        """What the cost statistics have got to, for the diagnostics download."""
+        return {
+            "currency": self.currency,
+            "statistics": {
+                s.statistic_id: {
+                    "direction": s.direction.value,
+                    "latest_hour": latest.isoformat()
+                    if (latest := self._latest.get(s.statistic_id))
+                    else None,
+                }
+                for s in self.statistics
+            },
+            "updated": self.data.updated.isoformat() if self.data.updated else None,
+            "last_full_import": self._full_at.isoformat() if self._full_at else None,
+            "tariff_problem": self.gate.problem,
+            "last_update_success": self.last_update_success,
+        }
+
     @callback
     def _uploaded(self) -> None:
         """An upload cycle ended: costs follow when it confirmed energy."""

@@ -59,4 +59,5 @@ async def async_get_config_entry_diagnostics(
             "requests_made": runtime.client.request_count,
         }
         data["uploads"] = runtime.uploads.diagnostics()
+        data["costs"] = runtime.costs.diagnostics()
     return async_redact_data(data, TO_REDACT)
