@@ -538,3 +538,31 @@ async def test_request_budget_over_a_simulated_day(
     assert sum(r["state"] for r in rows) == pytest.approx(
         await flatpeak_cost(hass, emulator, house, (day, meter.t)), abs=1e-6
     )
+
+
+async def test_flatpeak_failing_leaves_the_statistics_and_comes_back(
+    hass: HomeAssistant, emulator: Emulator, freezer: FrozenDateTimeFactory
+) -> None:
+    """A 503 on the cost report: the cost sensors are unavailable (their figures may be
+    stale), the statistics keep what they had; the next refresh brings both back."""
+    day = datetime(2025, 6, 2, 0, 0, tzinfo=UTC)
+    freezer.move_to(day + timedelta(hours=5, minutes=10))
+    entry, house, _ = await setup_entry(hass, emulator)
+    await submit(hass, emulator, house, (day, day + 5 * HOUR), 0.1)
+    await costs(entry).async_refresh()
+    statistic = stat_id(house, "grid_import_cost")
+    before = await hourly(hass, statistic, day, day + 6 * HOUR)
+    assert float(hass.states.get("sensor.house_meter_cost_today").state) > 0
+
+    emulator.state.fail_next("/costs/*", 503)
+    await submit(hass, emulator, house, (day + 5 * HOUR, day + 5 * HOUR + 2 * FIVE), 0.1)
+    await costs(entry).async_refresh()
+    assert hass.states.get("sensor.house_meter_cost_today").state == "unavailable"
+    assert await hourly(hass, statistic, day, day + 6 * HOUR) == before
+
+    await costs(entry).async_refresh()
+    today = hass.states.get("sensor.house_meter_cost_today")
+    assert today.state != "unavailable"
+    after = await hourly(hass, statistic, day, day + 6 * HOUR)
+    assert_continuous(after)
+    assert after[-1]["sum"] > before[-1]["sum"]

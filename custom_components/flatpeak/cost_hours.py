@@ -67,7 +67,3 @@ def local_start(now: datetime, zone: tzinfo, period: str) -> datetime:
     day = local.date().replace(day=1) if period == "month" else local.date()
     return datetime(day.year, day.month, day.day, tzinfo=zone)
 
-
-def total_since(rows: Iterable[HourRow], start: datetime) -> float:
-    """What the hours from ``start`` on cost."""
-    return sum(row.state for row in rows if row.start >= start)
