@@ -66,4 +66,3 @@ def local_start(now: datetime, zone: tzinfo, period: str) -> datetime:
     local = now.astimezone(zone)
     day = local.date().replace(day=1) if period == "month" else local.date()
     return datetime(day.year, day.month, day.day, tzinfo=zone)
-
