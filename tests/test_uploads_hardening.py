@@ -21,6 +21,7 @@ from tests.uploads_helpers import (
     assert_conserved,
     assert_no_duplicates,
     import_hourly,
+    setup_grid_import,
     setup_house,
     statistics_change,
     stored_kwh,
@@ -162,13 +163,7 @@ async def test_glitch_reading_of_a_total_sensor_is_undone(
     the drop corrects that period (same id, replaced), and every later period keeps its own
     energy instead of being netted to zero against the spike."""
     meter = Meter(hass, freezer)
-    await meter.period({"sensor.grid_import": (100.0, TOTAL)})
-    device_id = await new_device(hass, emulator, "house")
-    subentry = house_meter_subentry(device_id)
-    del subentry["data"]["grid_export"], subentry["data"]["solar"]
-    entry = await make_entry(hass, emulator, subentries=[subentry], options={"history_days": 1})
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done(wait_background_tasks=True)
+    entry, device_id = await setup_grid_import(hass, emulator, meter, (100.0, TOTAL))
     coordinator = uploads(entry)
 
     await meter.period({"sensor.grid_import": (100.1, TOTAL)})
@@ -225,13 +220,9 @@ async def test_cumulative_zero_periods_and_corrections_are_not_smeared_or_added(
     a decrease re-sends the corrected readings without adding them twice, and a cycle with
     nothing new still counts as an upload."""
     meter = Meter(hass, freezer)
-    await meter.period({"sensor.grid_import": (100.0, TOTAL)})
-    device_id = await new_device(hass, emulator, "house")
-    subentry = house_meter_subentry(device_id, submission_mode="cumulative")
-    del subentry["data"]["grid_export"], subentry["data"]["solar"]
-    entry = await make_entry(hass, emulator, subentries=[subentry], options={"history_days": 1})
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done(wait_background_tasks=True)
+    entry, device_id = await setup_grid_import(
+        hass, emulator, meter, (100.0, TOTAL), cumulative=True
+    )
     coordinator = uploads(entry)
     values = [100.5, 100.5, 100.5, 100.5, 101.0, 100.8, 101.2, 101.2]
     for n, value in enumerate(values):
@@ -271,13 +262,7 @@ async def test_cumulative_request_refused_is_reported_and_passed(
     """Flatpeak refuses a whole cumulative request (4xx): a repair issue, and the next cycle
     goes on with new readings instead of sending the refused ones forever."""
     meter = Meter(hass, freezer)
-    await meter.period({"sensor.grid_import": 100.0})
-    device_id = await new_device(hass, emulator, "house")
-    subentry = house_meter_subentry(device_id, submission_mode="cumulative")
-    del subentry["data"]["grid_export"], subentry["data"]["solar"]
-    entry = await make_entry(hass, emulator, subentries=[subentry], options={"history_days": 1})
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done(wait_background_tasks=True)
+    entry, device_id = await setup_grid_import(hass, emulator, meter, 100.0, cumulative=True)
     coordinator = uploads(entry)
     for n in range(3):
         await meter.period({"sensor.grid_import": 100.5 + n})

@@ -132,6 +132,28 @@ async def setup_house(
     return entry, device_id
 
 
+async def setup_grid_import(
+    hass: HomeAssistant,
+    emulator: Emulator,
+    meter: Meter,
+    first: Any,
+    *,
+    cumulative: bool = False,
+) -> tuple[MockConfigEntry, str]:
+    """A loaded entry whose house meter reads grid import only, its sensor at ``first``
+    (a value, or a (value, attributes) pair)."""
+    await meter.period({"sensor.grid_import": first})
+    device_id = await new_device(hass, emulator, "house")
+    subentry = house_meter_subentry(
+        device_id, **({"submission_mode": "cumulative"} if cumulative else {})
+    )
+    del subentry["data"]["grid_export"], subentry["data"]["solar"]
+    entry = await make_entry(hass, emulator, subentries=[subentry], options={"history_days": 1})
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    return entry, device_id
+
+
 def uploads(entry: MockConfigEntry) -> UploadCoordinator:
     """The entry's upload coordinator."""
     coordinator: UploadCoordinator = entry.runtime_data.uploads
