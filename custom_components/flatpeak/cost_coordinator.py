@@ -21,9 +21,17 @@ from homeassistant.helpers.storage import Store
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
 from homeassistant.util import dt as dt_util
 
-from .client import CostRow, FlatpeakClient, FlatpeakError, FlatpeakTariffError, Location
+from .client import FlatpeakClient, FlatpeakError, FlatpeakTariffError, Location
 from .const import CONF_HISTORY_DAYS, DEFAULT_HISTORY_DAYS, DOMAIN
-from .cost_hours import HOUR, HourRow, floor_hour, hourly_rows, local_start
+from .cost_hours import (
+    HOUR,
+    HourRow,
+    add_costs,
+    floor_hour,
+    hourly_rows,
+    hours_between,
+    local_start,
+)
 from .cost_statistics import (
     CostStatistic,
     async_baseline,
@@ -203,9 +211,9 @@ class CostCoordinator(DataUpdateCoordinator[CostData]):
         try:
             for statistic in self.statistics:
                 start = await self._async_window_start(statistic, now, full, month_start)
-                rows = await self._async_report(statistic, start, end)
+                costs = await self._async_costs(statistic, start, end)
                 baseline = await async_baseline(self.hass, statistic.statistic_id, start)
-                hours = hourly_rows(rows, start, end, baseline)
+                hours = hourly_rows(costs, baseline)
                 self._write(statistic, hours)
                 data.hours[statistic.statistic_id] = hours
                 if month_start < start:
@@ -256,17 +264,21 @@ class CostCoordinator(DataUpdateCoordinator[CostData]):
             start = min(start, self._since)
         return start
 
-    async def _async_report(
+    async def _async_costs(
         self, statistic: CostStatistic, start: datetime, end: datetime
-    ) -> list[CostRow]:
-        """Flatpeak's per-record cost rows of the device in ``[start, end)``."""
-        rows: list[CostRow] = []
+    ) -> dict[datetime, float]:
+        """What each UTC hour of ``[start, end)`` cost, from the device's report.
+
+        One request per 31 days, each folded into hours at once: a year re-imported after
+        ``upload_history`` never holds more than a month of report rows.
+        """
+        costs = dict.fromkeys(hours_between(start, end), 0.0)
         left = start
         while left < end:
             right = min(end, left + MAX_REPORT_SPAN)
             report = await self.client.get_interval_cost(
                 statistic.device_id, left, right, tariff_direction=statistic.direction
             )
-            rows += report.rows
+            add_costs(costs, report.rows)
             left = right
-        return rows
+        return costs

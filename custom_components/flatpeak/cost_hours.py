@@ -40,22 +40,21 @@ def hours_between(start: datetime, end: datetime) -> list[datetime]:
     return hours
 
 
-def hourly_rows(
-    rows: Iterable[CostRow], start: datetime, end: datetime, baseline: float
-) -> list[HourRow]:
-    """Every hour of ``[start, end)`` with the cost of the rows that start in it.
-
-    A row counts in the UTC hour its period starts in (the uploader's records never cross an
-    hour). ``baseline`` is the ``sum`` of the last row before ``start``.
-    """
-    cost = dict.fromkeys(hours_between(start, end), 0.0)
+def add_costs(hours: dict[datetime, float], rows: Iterable[CostRow]) -> None:
+    """Add each row's cost to the UTC hour its period starts in (the uploader's records
+    never cross an hour); rows outside ``hours`` are left out."""
     for row in rows:
         hour = floor_hour(row.start_time)
-        if hour in cost:
-            cost[hour] += row.cost
+        if hour in hours:
+            hours[hour] += row.cost
+
+
+def hourly_rows(costs: dict[datetime, float], baseline: float) -> list[HourRow]:
+    """The hours of ``costs`` (every hour of a window, in order) with running sums from
+    ``baseline``, the ``sum`` of the last row before the window."""
     result = []
     total = baseline
-    for hour, value in cost.items():
+    for hour, value in costs.items():
         total += value
         result.append(HourRow(hour, value, total))
     return result
