@@ -28,10 +28,13 @@ from .entity import subentry_device_info
 from .issues import async_check_tariff, async_clear_all, async_clear_tariff_problem
 from .prices import PriceCoordinator
 from .services import async_setup_services
+from .session_cost import SessionCostCoordinator
+from .session_services import async_setup_session_services
+from .sessions import async_load_installation
 from .tariff_gate import TariffGate
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
-PLATFORMS: list[Platform] = [Platform.SENSOR]
+PLATFORMS: list[Platform] = [Platform.EVENT, Platform.SENSOR]
 
 
 @dataclass(slots=True)
@@ -44,6 +47,7 @@ class FlatpeakRuntimeData:
     tariff_gate: TariffGate
     prices: PriceCoordinator
     costs: CostCoordinator
+    sessions: SessionCostCoordinator
 
 
 type FlatpeakConfigEntry = ConfigEntry[FlatpeakRuntimeData]
@@ -52,6 +56,7 @@ type FlatpeakConfigEntry = ConfigEntry[FlatpeakRuntimeData]
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     """Register the actions once, for every entry."""
     async_setup_services(hass)
+    async_setup_session_services(hass)
     return True
 
 
@@ -82,10 +87,14 @@ async def async_setup_entry(hass: HomeAssistant, entry: FlatpeakConfigEntry) -> 
         ) from err
 
     uploads = UploadCoordinator(hass, entry, client, location)
+    await async_load_installation(hass)
     await uploads.async_load()
     tariff_gate = TariffGate(hass, entry)
     prices = PriceCoordinator(hass, entry, client, location, tariff_gate)
     costs = CostCoordinator(hass, entry, client, location, tariff_gate)
+    sessions = SessionCostCoordinator(
+        hass, entry, client, uploads, tariff_gate, currency=costs.currency
+    )
     entry.runtime_data = FlatpeakRuntimeData(
         client=client,
         location=location,
@@ -93,7 +102,9 @@ async def async_setup_entry(hass: HomeAssistant, entry: FlatpeakConfigEntry) -> 
         tariff_gate=tariff_gate,
         prices=prices,
         costs=costs,
+        sessions=sessions,
     )
+    sessions.async_setup()
     await costs.async_setup(uploads)
     async_check_tariff(hass, entry, location)
     _async_register_devices(hass, entry)

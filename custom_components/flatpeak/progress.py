@@ -32,6 +32,45 @@ class RetryItem:
 
 
 @dataclass(slots=True)
+class SessionCost:
+    """What Flatpeak last said a charging session cost, and how far it is settled.
+
+    ``checked``: the last fetch was made with every interval of the ended session at Flatpeak;
+    ``final``: two such fetches agreed; ``notified``: its ``session_completed`` event fired.
+    """
+
+    cost: float
+    energy_kwh: float
+    currency: str
+    checked: bool = False
+    final: bool = False
+    notified: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        """For the Store."""
+        return {
+            "cost": self.cost,
+            "energy_kwh": self.energy_kwh,
+            "currency": self.currency,
+            "checked": self.checked,
+            "final": self.final,
+            "notified": self.notified,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> SessionCost:
+        """From the Store."""
+        return cls(
+            cost=float(data["cost"]),
+            energy_kwh=float(data["energy_kwh"]),
+            currency=str(data["currency"]),
+            checked=bool(data.get("checked", False)),
+            final=bool(data.get("final", False)),
+            notified=bool(data.get("notified", False)),
+        )
+
+
+@dataclass(slots=True)
 class Progress:
     """Everything an entry's uploads must remember across restarts."""
 
@@ -40,6 +79,8 @@ class Progress:
     sessions: dict[str, list[Session]] = field(default_factory=dict)
     last_success: dict[str, datetime] = field(default_factory=dict)
     rejected: int = 0
+    # by session id (added within version 2: absent in older files)
+    session_costs: dict[str, SessionCost] = field(default_factory=dict)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Progress:
@@ -64,6 +105,10 @@ class Progress:
                 sub: datetime.fromisoformat(value) for sub, value in data["last_success"].items()
             },
             rejected=int(data["rejected"]),
+            session_costs={
+                sid: SessionCost.from_dict(value)
+                for sid, value in data.get("session_costs", {}).items()
+            },
         )
 
     def as_dict(self) -> dict[str, Any]:
@@ -83,6 +128,7 @@ class Progress:
             "sessions": {sub: [s.as_dict() for s in items] for sub, items in self.sessions.items()},
             "last_success": {sub: when.isoformat() for sub, when in self.last_success.items()},
             "rejected": self.rejected,
+            "session_costs": {sid: c.as_dict() for sid, c in self.session_costs.items()},
         }
 
 

@@ -15,7 +15,8 @@ from homeassistant.components.sensor import (
 )
 from homeassistant.const import EntityCategory
 
-from .const import SUBENTRY_HOUSE_METER
+from .charger_sensor import charger_entities
+from .const import SUBENTRY_EV_CHARGER, SUBENTRY_HOUSE_METER
 from .coordinator import DeviceStatus
 from .cost_sensor import cost_entities
 from .entity import FlatpeakUploadEntity
@@ -78,6 +79,11 @@ async def async_setup_entry(
         if subentry.subentry_type == SUBENTRY_HOUSE_METER:
             async_add_entities(
                 cost_entities(entry.runtime_data.costs, subentry),
+                config_subentry_id=subentry.subentry_id,
+            )
+        if subentry.subentry_type == SUBENTRY_EV_CHARGER:
+            async_add_entities(
+                charger_entities(entry.runtime_data.costs, entry.runtime_data.sessions, subentry),
                 config_subentry_id=subentry.subentry_id,
             )
     async_add_price_sensors(entry, async_add_entities)

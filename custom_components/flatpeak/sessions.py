@@ -14,8 +14,10 @@ from typing import Any
 
 from homeassistant.const import STATE_UNAVAILABLE, STATE_UNKNOWN, UnitOfPower
 from homeassistant.core import Event, EventStateChangedData, HomeAssistant, State, callback
+from homeassistant.helpers import instance_id
 from homeassistant.helpers.event import async_track_state_change_event
 from homeassistant.util import dt as dt_util
+from homeassistant.util.hass_dict import HassKey
 from homeassistant.util.unit_conversion import PowerConverter
 
 from .const import (
@@ -26,25 +28,51 @@ from .const import (
     CONF_SESSION_STATES,
     DEFAULT_POWER_THRESHOLD_W,
     DEFAULT_SESSION_STATES,
+    DOMAIN,
     SESSION_MODE_POWER,
 )
+
+# HA's instance id, read once (it needs I/O) before any tracker opens a session: it goes into
+# every new session id, so a reinstall never reuses one.
+INSTALLATION: HassKey[str] = HassKey(f"{DOMAIN}_installation")
+
+
+async def async_load_installation(hass: HomeAssistant) -> None:
+    """Read Home Assistant's instance id for new session ids."""
+    hass.data[INSTALLATION] = await instance_id.async_get(hass)
+
+
+def new_session_id(installation: str, device_id: str, start: datetime) -> str:
+    """A session id unique per installation and charger (ids already stored stay as they are)."""
+    digest = hashlib.sha256(f"{installation}|{device_id}|{start.isoformat()}".encode())
+    return f"ha-session-{digest.hexdigest()[:20]}"
 
 
 @dataclass(slots=True)
 class Session:
-    """One charging session; ``end`` is None while it is open."""
+    """One charging session; ``end`` is None while it is open.
+
+    ``manual``: opened by the ``start_charging_session`` action; ``label`` is the user's.
+    """
 
     id: str
     start: datetime
     end: datetime | None = None
+    manual: bool = False
+    label: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        """For the Store."""
-        return {
+        """For the Store (the optional keys only when set)."""
+        data: dict[str, Any] = {
             "id": self.id,
             "start": self.start.isoformat(),
             "end": self.end.isoformat() if self.end else None,
         }
+        if self.manual:
+            data["manual"] = True
+        if self.label:
+            data["label"] = self.label
+        return data
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Session:
@@ -54,6 +82,8 @@ class Session:
             id=data["id"],
             start=datetime.fromisoformat(data["start"]),
             end=datetime.fromisoformat(end) if end else None,
+            manual=bool(data.get("manual", False)),
+            label=data.get("label"),
         )
 
 
@@ -130,12 +160,42 @@ class SessionTracker:
         new = event.data["new_state"]
         self._apply(is_charging(new, self._config), new.last_changed if new else None)
 
-    def _apply(self, charging: bool | None, when: datetime | None) -> None:
+    @callback
+    def async_start_manual(self, when: datetime, label: str | None) -> Session | None:
+        """Open a session by hand; None when one is open already."""
+        if self.open_session is not None:
+            return None
+        self._apply(True, when, manual=True, label=label)
+        return self.sessions[-1]
+
+    @callback
+    def async_end_manual(self, when: datetime) -> Session | None:
+        """Close the open session by hand; None when none is open."""
+        if (session := self.open_session) is None:
+            return None
+        self._apply(False, when)
+        return session
+
+    @callback
+    def async_changed(self) -> None:
+        """Something kept with the sessions changed: have it saved."""
+        self._on_change()
+
+    def _apply(
+        self,
+        charging: bool | None,
+        when: datetime | None,
+        *,
+        manual: bool = False,
+        label: str | None = None,
+    ) -> None:
+        """Open or close a session; ``manual`` and ``label`` for one opened by the action."""
         when = when or dt_util.utcnow()
         current = self.open_session
         if charging and current is None:
-            digest = hashlib.sha256(f"{self._device_id}|{when.isoformat()}".encode()).hexdigest()
-            self.sessions.append(Session(id=f"ha-session-{digest[:20]}", start=when))
+            installation = self._hass.data.get(INSTALLATION, "")
+            session_id = new_session_id(installation, self._device_id, when)
+            self.sessions.append(Session(session_id, when, manual=manual, label=label))
         elif charging is False and current is not None:
             current.end = max(when, current.start)
         else:

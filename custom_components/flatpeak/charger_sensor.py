@@ -1,0 +1,112 @@
+"""Sensors of an EV charger's costs: the session cost, and charging cost today / this month."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from homeassistant.components.sensor import (
+    SensorDeviceClass,
+    SensorEntity,
+    SensorEntityDescription,
+    SensorStateClass,
+)
+from homeassistant.config_entries import ConfigSubentry
+from homeassistant.helpers.update_coordinator import CoordinatorEntity
+
+from .const import CONF_DEVICE_ID
+from .cost_coordinator import CostCoordinator
+from .cost_sensor import CostSensorDescription, FlatpeakCostSensor
+from .entity import subentry_device_info
+from .session_cost import SessionCostCoordinator
+
+if TYPE_CHECKING:
+    from homeassistant.helpers.entity import Entity
+
+CHARGING_COST_SENSORS: tuple[CostSensorDescription, ...] = tuple(
+    CostSensorDescription(
+        key=key,
+        translation_key=key,
+        statistic="charging_cost",
+        period=period,
+        device_class=SensorDeviceClass.MONETARY,
+        state_class=SensorStateClass.TOTAL,
+        suggested_display_precision=2,
+    )
+    for key, period in (("charging_cost_today", "day"), ("charging_cost_this_month", "month"))
+)
+
+
+def charger_entities(
+    costs: CostCoordinator, sessions: SessionCostCoordinator, subentry: ConfigSubentry
+) -> list[Entity]:
+    """The session cost, and the charging cost totals when the charger has the statistic."""
+    entities: list[Entity] = [FlatpeakSessionCostSensor(sessions, subentry)]
+    for statistic in costs.statistics:
+        if statistic.subentry_id == subentry.subentry_id and statistic.kind == "charging_cost":
+            entities += [
+                FlatpeakCostSensor(costs, subentry, description, statistic.statistic_id)
+                for description in CHARGING_COST_SENSORS
+            ]
+    return entities
+
+
+class FlatpeakSessionCostSensor(CoordinatorEntity[SessionCostCoordinator], SensorEntity):
+    """The running cost of the open session, then the final cost of the last one.
+
+    Each session is a cycle of its own (``last_reset`` is its start), so long-term statistics
+    add up every session's cost.
+    """
+
+    _attr_has_entity_name = True
+    _attr_device_class = SensorDeviceClass.MONETARY
+    _attr_state_class = SensorStateClass.TOTAL
+    _attr_suggested_display_precision = 2
+    _attr_translation_key = "session_cost"
+
+    def __init__(self, coordinator: SessionCostCoordinator, subentry: ConfigSubentry) -> None:
+        """Belong to the charger's device."""
+        super().__init__(coordinator)
+        self.entity_description = SensorEntityDescription(key="session_cost")
+        self._subentry_id = subentry.subentry_id
+        self._attr_unique_id = f"{subentry.data[CONF_DEVICE_ID]}_session_cost"
+        self._attr_device_info = subentry_device_info(subentry)
+        self._attr_native_unit_of_measurement = coordinator.currency
+
+    @property
+    def available(self) -> bool:
+        """Stays readable while a fetch fails: the last known cost still holds."""
+        return True
+
+    @property
+    def native_value(self) -> float | None:
+        """Unknown until the session's first fetch."""
+        latest = self.coordinator.latest(self._subentry_id)
+        if latest is None or latest.cost is None:
+            return None
+        return round(latest.cost.cost, 6)
+
+    @property
+    def last_reset(self) -> datetime | None:
+        """The session's start."""
+        latest = self.coordinator.latest(self._subentry_id)
+        return latest.session.start if latest else None
+
+    @property
+    def extra_state_attributes(self) -> dict[str, Any] | None:
+        """Session id, start, end (None while charging), energy, currency, final."""
+        latest = self.coordinator.latest(self._subentry_id)
+        if latest is None:
+            return None
+        session, cost = latest.session, latest.cost
+        attributes: dict[str, Any] = {
+            "session_id": session.id,
+            "start": session.start.isoformat(),
+            "end": session.end.isoformat() if session.end else None,
+            "energy_kwh": round(cost.energy_kwh, 6) if cost else None,
+            "currency": cost.currency if cost else self.coordinator.currency,
+            "final": bool(cost and cost.final),
+        }
+        if session.label:
+            attributes["label"] = session.label
+        return attributes

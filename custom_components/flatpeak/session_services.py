@@ -1,0 +1,114 @@
+"""Actions for chargers without a usable session entity: start and end a session by hand."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.core import HomeAssistant, ServiceCall, ServiceResponse, SupportsResponse
+from homeassistant.exceptions import ServiceValidationError
+from homeassistant.helpers import config_validation as cv, device_registry as dr
+from homeassistant.util import dt as dt_util
+
+from .compat import vol
+from .const import CONF_DEVICE_ID, DOMAIN, SUBENTRY_EV_CHARGER
+from .sessions import Session, SessionTracker
+
+if TYPE_CHECKING:
+    from . import FlatpeakConfigEntry
+
+ATTR_DEVICE = "device_id"
+ATTR_LABEL = "label"
+SERVICE_START_SESSION = "start_charging_session"
+SERVICE_END_SESSION = "end_charging_session"
+
+START_SCHEMA = vol.Schema(
+    {
+        vol.Required(ATTR_DEVICE): cv.string,
+        vol.Optional(ATTR_LABEL): vol.All(cv.string, vol.Length(max=100)),
+    }
+)
+END_SCHEMA = vol.Schema({vol.Required(ATTR_DEVICE): cv.string})
+
+
+def async_setup_session_services(hass: HomeAssistant) -> None:
+    """Register the session actions (once, from ``async_setup``)."""
+    hass.services.async_register(
+        DOMAIN,
+        SERVICE_START_SESSION,
+        _async_start_session,
+        schema=START_SCHEMA,
+        supports_response=SupportsResponse.OPTIONAL,
+    )
+    hass.services.async_register(
+        DOMAIN,
+        SERVICE_END_SESSION,
+        _async_end_session,
+        schema=END_SCHEMA,
+        supports_response=SupportsResponse.OPTIONAL,
+    )
+
+
+def _charger(call: ServiceCall) -> tuple[FlatpeakConfigEntry, str, SessionTracker]:
+    """The loaded entry, subentry id and session tracker of the chosen EV charger."""
+    device_id = call.data[ATTR_DEVICE]
+    device = dr.async_get(call.hass).async_get(device_id)
+    flatpeak_ids = (
+        {value for domain, value in device.identifiers if domain == DOMAIN} if device else set()
+    )
+    for entry in call.hass.config_entries.async_entries(DOMAIN):
+        for subentry in entry.subentries.values():
+            if (
+                subentry.subentry_type != SUBENTRY_EV_CHARGER
+                or subentry.data.get(CONF_DEVICE_ID) not in flatpeak_ids
+            ):
+                continue
+            if entry.state is not ConfigEntryState.LOADED:
+                raise ServiceValidationError(
+                    translation_domain=DOMAIN,
+                    translation_key="entry_not_loaded",
+                    translation_placeholders={"location": entry.title},
+                )
+            loaded: FlatpeakConfigEntry = entry
+            tracker = loaded.runtime_data.uploads.trackers[subentry.subentry_id]
+            return loaded, subentry.subentry_id, tracker
+    raise ServiceValidationError(
+        translation_domain=DOMAIN,
+        translation_key="not_a_charger",
+        translation_placeholders={
+            "device": device.name_by_user or device.name or device_id if device else device_id
+        },
+    )
+
+
+def _answer(session: Session) -> dict[str, Any]:
+    return {
+        "session_id": session.id,
+        "start": session.start.isoformat(),
+        "end": session.end.isoformat() if session.end else None,
+        "label": session.label,
+    }
+
+
+async def _async_start_session(call: ServiceCall) -> ServiceResponse:
+    """Open a session on the charger now."""
+    entry, _subentry_id, tracker = _charger(call)
+    session = tracker.async_start_manual(dt_util.utcnow(), call.data.get(ATTR_LABEL))
+    if session is None:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="already_charging",
+            translation_placeholders={"session_id": tracker.sessions[-1].id},
+        )
+    entry.runtime_data.sessions.async_update_listeners()
+    return _answer(session)
+
+
+async def _async_end_session(call: ServiceCall) -> ServiceResponse:
+    """Close the charger's open session now."""
+    entry, _subentry_id, tracker = _charger(call)
+    session = tracker.async_end_manual(dt_util.utcnow())
+    if session is None:
+        raise ServiceValidationError(translation_domain=DOMAIN, translation_key="not_charging")
+    entry.runtime_data.sessions.async_update_listeners()
+    return _answer(session)
