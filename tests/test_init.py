@@ -200,6 +200,13 @@ HOUSE_METER_KEYS = {
     "import_price",
     "export_price",
 }
+# ... and what an EV charger shows: its sessions' and days' costs, and the session event.
+CHARGER_KEYS = {
+    "session_cost",
+    "charging_session",
+    "charging_cost_today",
+    "charging_cost_this_month",
+}
 
 
 async def test_devices_and_diagnostic_entities_belong_to_subentries(
@@ -233,10 +240,12 @@ async def test_devices_and_diagnostic_entities_belong_to_subentries(
         keys = {"last_upload", "intervals_waiting", "last_upload_error"}
         if subentry.subentry_type == "house_meter":
             keys |= {*HOUSE_METER_KEYS, "costs_updated"}
+        else:
+            keys |= CHARGER_KEYS
         assert {e.unique_id for e in registered} == {f"{flatpeak_id}_{key}" for key in keys}
         for entity in registered:
             key = entity.unique_id.removeprefix(f"{flatpeak_id}_")
-            diagnostic = key not in HOUSE_METER_KEYS
+            diagnostic = key not in HOUSE_METER_KEYS | CHARGER_KEYS
             assert (entity.entity_category is EntityCategory.DIAGNOSTIC) is diagnostic
             assert entity.config_entry_id == entry.entry_id
             assert entity.config_subentry_id == subentry.subentry_id
