@@ -139,6 +139,7 @@ async def test_diagnostics_of_loaded_entry(
         f"flatpeak:{charger}_charging_cost",
     }
     assert costs["tariff_problem"] is None
+    assert list(diagnostics["session_costs"]) == [subs["ev_charger"]]
 
     dump = json.dumps(diagnostics)
     assert emulator.api_key not in dump

@@ -150,6 +150,12 @@ class UploadCoordinator(DataUpdateCoordinator[UploadStatus]):
         snapshot = self._progress.as_dict()
         self._store.async_delay_save(lambda: snapshot, 1.0)
 
+    @callback
+    def async_save_now(self) -> None:
+        """Write progress at once (a session's event is about to fire: never fire it twice)."""
+        if not self._closed:
+            self.config_entry.async_create_task(self.hass, self._async_save(), f"{DOMAIN} save")
+
     async def async_unload(self) -> None:
         """Write progress now; no delayed save outlives the entry."""
         self._closed = True

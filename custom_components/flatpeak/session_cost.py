@@ -156,8 +156,7 @@ class SessionCostCoordinator(DataUpdateCoordinator[None]):
         """The event of a session fired: remember it with the sessions (saved at once)."""
         if (cost := self._progress.session_costs.get(session_id)) is not None:
             cost.notified = True
-        if (tracker := self.tracker(subentry_id)) is not None:
-            tracker.async_changed()
+        self.uploads.async_save_now()
 
     async def _async_update_data(self) -> None:
         """Fetch the sessions that can tell something new (see the module)."""
