@@ -1,26 +1,41 @@
-"""Actions: upload history on demand."""
+"""The integration's actions, registered once: upload history, cost reports, prices, simulation.
+
+Each family lives in its own module; this one registers them all and keeps upload_history.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from datetime import timedelta
+from typing import Any
 
-from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant, ServiceCall, ServiceResponse, SupportsResponse
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import config_validation as cv
 from homeassistant.util import dt as dt_util
 
+from .action_helpers import (
+    ATTR_CONFIG_ENTRY,
+    ATTR_END,
+    ATTR_START,
+    aware as _aware,
+    loaded_entry as _loaded_entry,
+    utc as _utc,
+)
 from .client import FlatpeakError
 from .compat import vol
 from .const import DOMAIN, MAX_HISTORY_DAYS
+from .report_actions import (
+    GET_COST_REPORT_SCHEMA,
+    GET_PRICES_SCHEMA,
+    SERVICE_GET_COST_REPORT,
+    SERVICE_GET_PRICES,
+    async_get_cost_report,
+    async_get_prices,
+)
+from .simulate_action import SERVICE_SIMULATE_COST, SIMULATE_COST_SCHEMA, async_simulate_cost
 
-if TYPE_CHECKING:
-    from . import FlatpeakConfigEntry
+__all__ = ["_aware", "_loaded_entry", "_utc", "async_setup_services"]
 
-ATTR_CONFIG_ENTRY = "config_entry_id"
-ATTR_START = "start"
-ATTR_END = "end"
 SERVICE_UPLOAD_HISTORY = "upload_history"
 
 UPLOAD_HISTORY_SCHEMA = vol.Schema(
@@ -41,46 +56,14 @@ def async_setup_services(hass: HomeAssistant) -> None:
         schema=UPLOAD_HISTORY_SCHEMA,
         supports_response=SupportsResponse.OPTIONAL,
     )
-
-
-def _loaded_entry(call: ServiceCall) -> FlatpeakConfigEntry:
-    entry_id = call.data[ATTR_CONFIG_ENTRY]
-    entry: FlatpeakConfigEntry | None = call.hass.config_entries.async_get_entry(entry_id)
-    if entry is None or entry.domain != DOMAIN:
-        raise ServiceValidationError(
-            translation_domain=DOMAIN,
-            translation_key="entry_not_found",
-            translation_placeholders={"entry_id": entry_id},
+    for name, handler, schema in (
+        (SERVICE_GET_COST_REPORT, async_get_cost_report, GET_COST_REPORT_SCHEMA),
+        (SERVICE_GET_PRICES, async_get_prices, GET_PRICES_SCHEMA),
+        (SERVICE_SIMULATE_COST, async_simulate_cost, SIMULATE_COST_SCHEMA),
+    ):
+        hass.services.async_register(
+            DOMAIN, name, handler, schema=schema, supports_response=SupportsResponse.ONLY
         )
-    if entry.state is not ConfigEntryState.LOADED:
-        raise ServiceValidationError(
-            translation_domain=DOMAIN,
-            translation_key="entry_not_loaded",
-            translation_placeholders={"location": entry.title},
-        )
-    return entry
-
-
-def _aware(value: datetime) -> datetime:
-    """Times without a zone are Home Assistant's local time."""
-    return value if value.tzinfo else value.replace(tzinfo=dt_util.get_default_time_zone())
-
-
-def _utc(value: datetime) -> datetime:
-    """A time in UTC; one at the edge of the calendar (year 1, 9999) is the user's error.
-
-    The upload reads the day before the range too, so that day must exist as well.
-    """
-    try:
-        utc = _aware(value).astimezone(dt_util.UTC)
-        _ = (utc - timedelta(days=2), utc + timedelta(days=2))
-    except OverflowError as err:
-        raise ServiceValidationError(
-            translation_domain=DOMAIN,
-            translation_key="time_out_of_range",
-            translation_placeholders={"time": value.isoformat()},
-        ) from err
-    return utc
 
 
 async def _async_upload_history(call: ServiceCall) -> ServiceResponse:
