@@ -26,6 +26,7 @@ from .const import CONF_DEVICE_ID, DOMAIN
 from .planner import FIVE_MINUTES, floor_time
 from .progress import Progress, SessionCost
 from .sessions import Session, SessionTracker
+from .streams import CHARGER_STREAM, stream_key
 
 if TYPE_CHECKING:
     from homeassistant.config_entries import ConfigEntry
@@ -170,7 +171,7 @@ class SessionCostCoordinator(DataUpdateCoordinator[None]):
                 subentry = self.config_entry.subentries.get(subentry_id)
                 if subentry is None:
                     continue
-                key = f"{subentry.data[CONF_DEVICE_ID]}:ev_charger"
+                key = stream_key(subentry.data[CONF_DEVICE_ID], CHARGER_STREAM)
                 state = progress.streams.get(key)
                 marker = (
                     state.cursor if state else None,

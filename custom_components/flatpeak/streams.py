@@ -20,6 +20,9 @@ from .const import (
 if TYPE_CHECKING:
     from homeassistant.config_entries import ConfigEntry
 
+# The one stream of an EV charger.
+CHARGER_STREAM = "ev_charger"
+
 # stream name → (subentry data key, energy flow, tariff direction, confidence)
 _KINDS: dict[str, tuple[str, EnergyFlowDirection, TariffDirection, float | None]] = {
     CONF_GRID_IMPORT: (CONF_GRID_IMPORT, EnergyFlowDirection.INBOUND, TariffDirection.IMPORT, None),
@@ -30,7 +33,12 @@ _KINDS: dict[str, tuple[str, EnergyFlowDirection, TariffDirection, float | None]
         None,
     ),
     CONF_SOLAR: (CONF_SOLAR, EnergyFlowDirection.INBOUND, TariffDirection.LOCAL, 1.0),
-    "ev_charger": (CONF_CHARGER_ENERGY, EnergyFlowDirection.INBOUND, TariffDirection.IMPORT, None),
+    CHARGER_STREAM: (
+        CONF_CHARGER_ENERGY,
+        EnergyFlowDirection.INBOUND,
+        TariffDirection.IMPORT,
+        None,
+    ),
 }
 
 
@@ -51,7 +59,12 @@ class Stream:
     @property
     def key(self) -> str:
         """Where this stream's progress is kept: stable while the device and stream are."""
-        return f"{self.device_id}:{self.name}"
+        return stream_key(self.device_id, self.name)
+
+
+def stream_key(device_id: str, name: str) -> str:
+    """The progress key of a device's stream (``Stream.key``)."""
+    return f"{device_id}:{name}"
 
 
 def entry_streams(entry: ConfigEntry) -> list[Stream]:
@@ -59,7 +72,7 @@ def entry_streams(entry: ConfigEntry) -> list[Stream]:
     streams: list[Stream] = []
     for subentry in entry.subentries.values():
         is_charger = subentry.subentry_type == SUBENTRY_EV_CHARGER
-        names = ["ev_charger"] if is_charger else [CONF_GRID_IMPORT, CONF_GRID_EXPORT, CONF_SOLAR]
+        names = [CHARGER_STREAM] if is_charger else [CONF_GRID_IMPORT, CONF_GRID_EXPORT, CONF_SOLAR]
         for name in names:
             key, flow, tariff, confidence = _KINDS[name]
             if not (entity_id := subentry.data.get(key)):
