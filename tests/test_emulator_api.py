@@ -952,6 +952,84 @@ async def test_fault_reflecting_headers(api: Api) -> None:
         api.state.fail_next("/devices", 500, reflect_headers="json")
 
 
+async def test_fault_dropping_the_connection(api: Api) -> None:
+    """A connection reset: no answer at all, nothing stored; with ``processed`` the records
+    are stored and only the answer is lost."""
+    batch = [record(api.location_id, record_reference_id="r1")]
+    api.state.drop_next("/meters/interval", method="PUT")
+    with pytest.raises(aiohttp.ClientConnectionError):
+        await api.client.put("/meters/interval", json=batch, headers=api.headers)
+    assert api.state.records() == []
+    api.state.drop_next("/meters/interval", processed=True)
+    with pytest.raises(aiohttp.ClientConnectionError):
+        await api.client.put("/meters/interval", json=batch, headers=api.headers)
+    assert len(api.state.records()) == 1
+    await api.call("PUT", "/meters/interval", batch)  # sent again: replaced, not added
+    assert len(api.state.records()) == 1
+    assert api.state.faults == []
+
+
+async def test_fault_hanging_until_the_client_gives_up(api: Api) -> None:
+    """A hang waits on the state's ``sleep`` (real time by default) before the fault answers
+    or disconnects: a client with a shorter timeout sees a timeout."""
+    api.state.drop_next("/devices", hang=0.5)
+    with pytest.raises(TimeoutError):
+        await api.client.get(
+            "/devices", headers=api.headers, timeout=aiohttp.ClientTimeout(total=0.05)
+        )
+    waited: list[float] = []
+
+    async def moved(seconds: float) -> None:  # a harness with a frozen clock moves it here
+        waited.append(seconds)
+
+    api.state.sleep = moved
+    api.state.fail_next("/devices", 503, hang=40)
+    await api.call("GET", "/devices", expect=503)
+    assert waited == [40]
+    with pytest.raises(ValueError, match="hang"):
+        api.state.drop_next("/devices", hang=-1)
+
+
+async def test_fault_answer_replaced_after_processing(api: Api) -> None:
+    """``processed``: the endpoint stores the records, then a malformed 200 answers."""
+    api.state.fail_next("/meters/interval", 200, text='{"object": "meter_ba', processed=True)
+    response = await api.client.put(
+        "/meters/interval", json=[record(api.location_id)], headers=api.headers
+    )
+    assert response.status == 200
+    assert await response.text() == '{"object": "meter_ba'
+    assert len(api.state.records()) == 1
+
+
+async def test_fault_control_disconnect_hang_processed(api: Api) -> None:
+    """The control endpoint arms drops (no status needed) and hangs; bad values are 400."""
+    response = await api.client.post(
+        "/_emulator/faults",
+        json={"path": "/devices", "disconnect": True, "hang": 1, "processed": True, "count": 2},
+    )
+    assert response.status == 201
+    fault = await response.json()
+    assert (fault["disconnect"], fault["hang"], fault["processed"], fault["count"]) == (
+        True,
+        1.0,
+        True,
+        2,
+    )
+    response = await api.client.post(
+        "/_emulator/faults", json={"path": "/locations", "status": 502, "hang": 0.5}
+    )
+    assert (await response.json())["hang"] == 0.5
+    for bad in (
+        {"disconnect": "yes"},
+        {"hang": -1},
+        {"processed": 1},
+        {"disconnect": True, "count": 0},
+    ):
+        response = await api.client.post("/_emulator/faults", json={"path": "/devices", **bad})
+        assert response.status == 400, bad
+    await api.client.delete("/_emulator/faults")
+
+
 async def test_latency(api: Api) -> None:
     """Latency is added to API calls (not to /_emulator calls)."""
     await api.client.post("/_emulator/latency", json={"seconds": 0.2})

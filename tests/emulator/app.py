@@ -80,35 +80,56 @@ def _fault_response(request: web.Request, fault: Fault) -> web.Response:
     return response
 
 
+async def _answer(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """The endpoint's answer; errors become Flatpeak error bodies."""
+    try:
+        return await handler(request)
+    except ApiError as err:
+        return _error_response(request, err)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        # Unknown route or method: still answer with an error object.
+        code = _HTTP_CODES.get(exc.status, "http_error")
+        message = f"{request.method} {request.path}: {exc.reason}"
+        return _error_response(request, ApiError(exc.status, code, message))
+
+
+async def _apply_fault(
+    request: web.Request, handler: Handler, fault: Fault
+) -> web.StreamResponse | None:
+    """The fault's answer, or None when the connection was closed instead."""
+    if fault.processed:
+        await _answer(request, handler)  # its effects stay, its answer is lost
+    if fault.hang > 0:
+        await state_of(request).sleep(fault.hang)
+    if fault.disconnect:
+        if request.transport is not None:
+            request.transport.abort()
+        return None
+    return _fault_response(request, fault)
+
+
 @web.middleware
 async def emulator_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Log, delay and fail API calls as configured; turn errors into Flatpeak error bodies."""
     state = state_of(request)
     internal = request.path == CONTROL_PREFIX or request.path.startswith(CONTROL_PREFIX + "/")
-    response: web.StreamResponse | None = None
-    if not internal:
-        state.request_log.append((request.method, request.path))
-        if state.latency > 0:
-            await asyncio.sleep(state.latency)
-        fault = state.take_fault(request.method, request.path)
-        if fault is not None:
-            response = _fault_response(request, fault)
-    if response is None:
-        try:
-            response = await handler(request)
-        except ApiError as err:
-            response = _error_response(request, err)
-        except web.HTTPException as exc:
-            if exc.status < 400:
-                raise
-            # Unknown route or method: still answer with an error object.
-            code = _HTTP_CODES.get(exc.status, "http_error")
-            message = f"{request.method} {request.path}: {exc.reason}"
-            response = _error_response(request, ApiError(exc.status, code, message))
-    if not internal:
-        response.headers["flatpeak-version"] = (
-            request.get(VERSION_KEY) or request.headers.get(VERSION_HEADER) or OLDEST_API_VERSION
-        )
+    if internal:
+        return await _answer(request, handler)
+    state.request_log.append((request.method, request.path))
+    if state.latency > 0:
+        await asyncio.sleep(state.latency)
+    fault = state.take_fault(request.method, request.path)
+    if fault is None:
+        response = await _answer(request, handler)
+    elif (answer := await _apply_fault(request, handler, fault)) is None:
+        return web.Response(status=499)  # never sent: the connection is gone
+    else:
+        response = answer
+    response.headers["flatpeak-version"] = (
+        request.get(VERSION_KEY) or request.headers.get(VERSION_HEADER) or OLDEST_API_VERSION
+    )
     return response
 
 

@@ -27,22 +27,40 @@ def _ok(**extra: Any) -> web.Response:
     return web.json_response({"ok": True, **extra})
 
 
+def _flag(body: dict[str, Any], field: str) -> bool:
+    value = body.get(field, False)
+    if not isinstance(value, bool):
+        raise invalid(field, "must be a boolean")
+    return value
+
+
 async def fault_add(request: web.Request) -> web.Response:
     """POST /_emulator/faults {path, method?, status, count?, retry_after?, body?, text?,
-    headers?, reflect_headers?, after?}."""
+    headers?, reflect_headers?, after?, hang?, processed?} or {path, disconnect: true, method?,
+    count?, after?, hang?, processed?}."""
     body = await read_object(request)
     path = body.get("path")
     if not isinstance(path, str) or not path.startswith("/"):
         raise invalid("path", "must be an API path starting with '/' (a trailing * = prefix)")
-    status = body.get("status")
-    if isinstance(status, bool) or not isinstance(status, int) or not 100 <= status <= 599:
-        raise invalid("status", "must be an HTTP status code")
+    hang = _seconds(body, "hang") if body.get("hang") is not None else 0.0
+    processed = _flag(body, "processed")
     count = body.get("count", 1)
     if isinstance(count, bool) or not isinstance(count, int) or count < 1:
         raise invalid("count", "must be a positive integer")
     method = body.get("method")
     if method is not None and not isinstance(method, str):
         raise invalid("method", "must be an HTTP method")
+    after = body.get("after", 0)
+    if isinstance(after, bool) or not isinstance(after, int) or after < 0:
+        raise invalid("after", "must be a non-negative integer")
+    if _flag(body, "disconnect"):
+        fault = state_of(request).drop_next(
+            path, count, method, hang=hang, processed=processed, after=after
+        )
+        return web.json_response(fault.to_json(), status=201)
+    status = body.get("status")
+    if isinstance(status, bool) or not isinstance(status, int) or not 100 <= status <= 599:
+        raise invalid("status", "must be an HTTP status code")
     retry_after = _seconds(body, "retry_after") if body.get("retry_after") is not None else None
     text = body.get("text")
     if text is not None and not isinstance(text, str):
@@ -55,9 +73,6 @@ async def fault_add(request: web.Request) -> web.Response:
     reflect = body.get("reflect_headers")
     if reflect not in (None, "message", "text"):
         raise invalid("reflect_headers", "must be 'message' or 'text'")
-    after = body.get("after", 0)
-    if isinstance(after, bool) or not isinstance(after, int) or after < 0:
-        raise invalid("after", "must be a non-negative integer")
     fault = state_of(request).fail_next(
         path,
         status,
@@ -69,6 +84,8 @@ async def fault_add(request: web.Request) -> web.Response:
         headers=headers,
         reflect_headers=reflect,
         after=after,
+        hang=hang,
+        processed=processed,
     )
     return web.json_response(fault.to_json(), status=201)
 

@@ -265,6 +265,12 @@ class Fault:
     reflect_headers: str | None = None
     # Matching calls to let through (answered normally) before the fault applies.
     after: int = 0
+    # No answer: the connection is closed (a reset; after ``hang``, a timeout to the client).
+    disconnect: bool = False
+    # Seconds (on the state's ``sleep``) before the fault answers or disconnects.
+    hang: float = 0.0
+    # The endpoint runs first and its effects stay; only its answer is replaced or lost.
+    processed: bool = False
 
     def matches(self, method: str, path: str) -> bool:
         """Exact path, or a prefix when the pattern ends in ``*``; method if one was given."""
@@ -287,4 +293,7 @@ class Fault:
             "headers": dict(self.headers),
             "reflect_headers": self.reflect_headers,
             "after": self.after,
+            "disconnect": self.disconnect,
+            "hang": self.hang,
+            "processed": self.processed,
         }

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+import asyncio
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 import itertools
 import secrets
@@ -38,8 +39,14 @@ class ConflictError(ValueError):
 class EmulatorState:
     """Everything the emulator knows; ``now`` is injectable so tests can move the clock."""
 
-    def __init__(self, now: Callable[[], datetime] | None = None) -> None:
+    def __init__(
+        self,
+        now: Callable[[], datetime] | None = None,
+        sleep: Callable[[float], Awaitable[None]] | None = None,
+    ) -> None:
         self.now: Callable[[], datetime] = now or (lambda: datetime.now(UTC))
+        # How a hanging fault waits: a harness with a frozen clock passes one that moves it.
+        self.sleep: Callable[[float], Awaitable[None]] = sleep or asyncio.sleep
         self._seq = itertools.count(1)
         self.accounts: dict[str, Account] = {}
         self.devices: dict[str, Device] = {}
@@ -363,6 +370,8 @@ class EmulatorState:
         headers: dict[str, str] | None = None,
         reflect_headers: str | None = None,
         after: int = 0,
+        hang: float = 0.0,
+        processed: bool = False,
     ) -> Fault:
         """Make the next ``count`` API calls matching path (``/x/*`` = prefix) answer ``status``.
 
@@ -370,10 +379,14 @@ class EmulatorState:
         (a raw body, e.g. not JSON) or ``reflect_headers`` ("message": an error object whose
         message repeats the request's headers and Basic credentials; "text": the same as plain
         text) is given. ``headers`` are added to the answer (they may replace Content-Type).
-        ``after`` matching calls are answered normally before the fault applies.
+        ``after`` matching calls are answered normally before the fault applies. ``hang``:
+        seconds (on ``sleep``) before the answer; ``processed``: the endpoint runs first and
+        its effects stay (e.g. records stored, then a malformed answer).
         """
         if reflect_headers not in (None, "message", "text"):
             raise ValueError("reflect_headers must be 'message' or 'text'")
+        if not hang >= 0:
+            raise ValueError("hang must not be negative")
         fault = Fault(
             path,
             status,
@@ -385,6 +398,39 @@ class EmulatorState:
             headers=dict(headers or {}),
             reflect_headers=reflect_headers,
             after=after,
+            hang=hang,
+            processed=processed,
+        )
+        self.faults.append(fault)
+        return fault
+
+    def drop_next(
+        self,
+        path: str,
+        count: int = 1,
+        method: str | None = None,
+        *,
+        hang: float = 0.0,
+        processed: bool = False,
+        after: int = 0,
+    ) -> Fault:
+        """Make the next ``count`` matching API calls get no answer: the connection is closed.
+
+        At once it is a connection reset; after ``hang`` seconds (on ``sleep``) longer than the
+        client waits, a timeout. ``processed``: the endpoint runs first and its effects stay
+        (Flatpeak stored the records, the answer was lost on the way).
+        """
+        if not hang >= 0:
+            raise ValueError("hang must not be negative")
+        fault = Fault(
+            path,
+            0,
+            count,
+            method.upper() if method else None,
+            after=after,
+            disconnect=True,
+            hang=hang,
+            processed=processed,
         )
         self.faults.append(fault)
         return fault
