@@ -34,10 +34,12 @@ from typing import Any
 from homeassistant.components.recorder.db_schema import StatisticsShortTerm
 from homeassistant.components.recorder.models import StatisticMeanType
 from homeassistant.components.recorder.statistics import async_import_statistics
+from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import __version__ as HA_VERSION
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.recorder import get_instance
+from homeassistant.setup import async_setup_component
 import pytest
 from pytest_homeassistant_custom_component.components.recorder.common import (
     async_wait_recording_done,
@@ -49,7 +51,12 @@ from custom_components.flatpeak.client import (
     FlatpeakClient,
     MeterRecord,
 )
-from custom_components.flatpeak.const import DOMAIN
+from custom_components.flatpeak.const import (
+    CONF_HISTORY_DAYS,
+    CONF_UPLOAD_INTERVAL,
+    DEFAULT_UPLOAD_INTERVAL_MIN,
+    DOMAIN,
+)
 from custom_components.flatpeak.planner import record_reference_id
 from custom_components.flatpeak.streams import Stream, entry_streams
 from scripts.benchmark_measure import (
@@ -59,8 +66,9 @@ from scripts.benchmark_measure import (
     reset_peak_rss,
     traced_peak_mb,
 )
+from tests.emulator import EmulatorState, create_app
 from tests.helpers import ENERGY, house_meter_subentry, make_entry, new_device
-from tests.uploads_helpers import knows_unit_class
+from tests.uploads_helpers import Meter, knows_unit_class
 
 ROOT = Path(__file__).resolve().parent.parent
 DAYS = int(os.environ.get("FLATPEAK_BENCH_DAYS", "365"))
@@ -325,6 +333,22 @@ class Floor:
         return {"records_sent": sent, "requests": requests}
 
 
+# -- the summary -----------------------------------------------------------------------------
+
+# Both tests' figures, in one JSON object: each test adds its own and writes the whole.
+_SUMMARY: dict[str, Any] = {}
+
+
+async def _publish(hass: HomeAssistant, figures: dict[str, Any]) -> None:
+    """Add ``figures`` to the summary and write it (``FLATPEAK_BENCH_JSON``) or print it."""
+    _SUMMARY.update(figures)
+    line = json.dumps(_SUMMARY)
+    if SUMMARY_PATH:
+        await hass.async_add_executor_job(Path(SUMMARY_PATH).write_text, line + "\n")
+    else:
+        print(line)
+
+
 # -- the benchmark ---------------------------------------------------------------------------
 
 
@@ -418,11 +442,7 @@ async def test_upload_history_benchmark(
         "python": sys.version.split()[0],
     }
     _print_report(summary, action, client, puts=puts, imported=imported)
-    line = json.dumps(summary)
-    if SUMMARY_PATH:
-        await hass.async_add_executor_job(Path(SUMMARY_PATH).write_text, line + "\n")
-    else:
-        print(line)
+    await _publish(hass, summary)
 
 
 def _print_report(
@@ -471,3 +491,115 @@ def _print_report(
         f"traced): {summary['peak_memory_mb']} MB; peak RSS growth (first run): "
         f"{summary['peak_rss_growth_mb']} MB"
     )
+
+
+# -- steady state ----------------------------------------------------------------------------
+
+STEADY_START = datetime(2025, 6, 2, 0, 0, tzinfo=UTC)
+STEADY_HOURS = 24
+# Endpoint of a request by its path; anything else (devices, locations) is "other".
+ENDPOINTS = {"meter": "/meters/", "cost": "/costs/", "price": "/prices/", "login": "/login"}
+
+
+class _QuickMeter(Meter):
+    """A meter whose clock moves a minute at a time: timers fire as in production, and a
+    simulated day takes seconds."""
+
+    STEP = timedelta(minutes=1)
+
+
+def _endpoint(path: str) -> str:
+    return next((name for name, prefix in ENDPOINTS.items() if path.startswith(prefix)), "other")
+
+
+def _by_endpoint(log: Sequence[tuple[str, str]]) -> dict[str, int]:
+    counts = dict.fromkeys([*ENDPOINTS, "other"], 0)
+    for _, path in log:
+        counts[_endpoint(path)] += 1
+    return counts
+
+
+@pytest.fixture
+async def local_emulator(
+    socket_enabled: None, aiohttp_server: Any
+) -> tuple[EmulatorState, RemoteEmulator]:
+    """The emulator in this process, on HA's loop: it then runs on the harness's frozen
+    clock, as the simulated day needs (a process of its own would see the real time)."""
+    state = EmulatorState()
+    demo = state.seed_demo()
+    server = await aiohttp_server(create_app(state))
+    url = str(server.make_url("")).rstrip("/")
+    return state, RemoteEmulator(url, demo["account_id"], demo["api_key"], demo["location_id"])
+
+
+async def test_steady_state_requests(
+    hass: HomeAssistant,
+    local_emulator: tuple[EmulatorState, RemoteEmulator],
+    freezer: Any,
+) -> None:
+    """A simulated day of a house meter (import, export, solar moving every period) at the
+    default cycle: requests per hour by endpoint, counted by the emulator.
+
+    One device: every request counts for it, the location's price and the account's login
+    requests included. Counts only; what they cost in time is the upload benchmark's.
+    """
+    state, emulator = local_emulator
+    hass.loop.set_debug(False)
+    await hass.config.async_update(currency="GBP")  # the demo location's currency
+    assert await async_setup_component(hass, "sensor", {})
+    meter = _QuickMeter(hass, freezer, STEADY_START)
+    await meter.period(
+        {"sensor.grid_import": 100.0, "sensor.grid_export": 50.0, "sensor.solar": 10.0}
+    )
+    device_id = await new_device(hass, emulator, "house")  # type: ignore[arg-type]
+    entry = await make_entry(
+        hass,
+        emulator,  # type: ignore[arg-type]
+        subentries=[house_meter_subentry(device_id)],
+        options={CONF_UPLOAD_INTERVAL: DEFAULT_UPLOAD_INTERVAL_MIN, CONF_HISTORY_DAYS: 1},
+    )
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    state.request_log.clear()  # set-up is not steady state
+    hourly: list[dict[str, int]] = []
+    n = 0
+    for _hour in range(STEADY_HOURS):
+        before = len(state.request_log)
+        for _period in range(PER_HOUR):
+            n += 1
+            await meter.period(
+                {
+                    "sensor.grid_import": 100 + 0.1 * n,
+                    "sensor.grid_export": 50 + 0.02 * n,
+                    "sensor.solar": 10 + (0.05 * n if 72 < n < 240 else 0),
+                }
+            )
+        hourly.append(_by_endpoint(state.request_log[before:]))
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert entry.state is ConfigEntryState.LOADED
+    devices = 1
+    total = _by_endpoint(state.request_log)
+    for name in ("meter", "cost", "price"):  # the day did run
+        assert total[name], total
+    per_hour = {k: round(v / STEADY_HOURS / devices, 2) for k, v in total.items()}
+    busiest = {k: max(hour[k] for hour in hourly) for k in total}
+    figures = {
+        "steady_requests_per_device_hour": {k: per_hour[k] for k in ENDPOINTS},
+        "steady_other_requests_per_device_hour": per_hour["other"],
+        "steady_max_requests_in_an_hour": busiest,
+        "steady_hours": STEADY_HOURS,
+        "steady_devices": devices,
+        "steady_upload_interval_min": DEFAULT_UPLOAD_INTERVAL_MIN,
+    }
+    print(
+        f"\nSteady state: {STEADY_HOURS} simulated hours, a house meter (import, export, solar; "
+        f"one device), cycle every {DEFAULT_UPLOAD_INTERVAL_MIN} minutes"
+    )
+    print(
+        "  requests per device-hour: "
+        + ", ".join(f"{k} {per_hour[k]}" for k in total)
+        + f" (targets: meter <= 4, cost + price <= 16: "
+        f"{round(per_hour['cost'] + per_hour['price'], 2)})"
+    )
+    print("  busiest hour: " + ", ".join(f"{k} {v}" for k, v in busiest.items()))
+    await _publish(hass, figures)
