@@ -200,16 +200,17 @@ class Uploader:
 
     async def _async_send(self, window: Window) -> dict[int, str]:
         """The window's interval records in one request; Flatpeak's refusals by index."""
-        if not window.records:
+        if not window.items:
             return {}
-        if len(window.records) > 1000:
-            _LOGGER.info("Sending %s interval records to Flatpeak", len(window.records))
-        batch = await self.client.submit_interval_records(window.records)
+        if len(window.items) > 1000:
+            _LOGGER.info("Sending %s interval records to Flatpeak", len(window.items))
+        batch = await self.client.submit_interval_records(window.body)
         return {f.record_num: f.error for f in batch.failed_records}
 
     def _commit(self, streams: list[Stream], window: Window, refused: dict[int, str]) -> None:
         """Flatpeak answered: keep refused records for a retry, move interval cursors on."""
-        sent = {(i.stream.key, i.start) for i in window.items}
+        items = window.items
+        sent = {(s.key, start) for s, start in zip(items.streams, items.starts, strict=True)}
         retry = [r for r in self.progress.retry if (r.stream, r.start) not in sent]
         given_up: list[str] = []
         for index, reason in sorted(refused.items()):
@@ -326,12 +327,15 @@ class Uploader:
                     streams, states, scan, end, queued=[], settled=until - HOUR
                 )
                 refused = await self._async_send(window)
-            result["requests"] += 1 if window.records else 0
+            items = window.items
+            result["requests"] += 1 if items else 0
             result["records_failed"] += len(refused)
-            result["records_sent"] += len(window.items) - len(refused)
-            for index, item in enumerate(window.items):
-                if index not in refused and item.start >= start:
-                    result["kwh"][item.stream.entity_id] += item.kwh
+            result["records_sent"] += len(items) - len(refused)
+            for index, (stream, when, kwh) in enumerate(
+                zip(items.streams, items.starts, items.kwh, strict=True)
+            ):
+                if index not in refused and when >= start:
+                    result["kwh"][stream.entity_id] += kwh
             states = {key: plan.state for key, plan in window.plans.items()}
             scan = window.end
         result["kwh"] = {key: round(value, 6) for key, value in result["kwh"].items()}

@@ -1,16 +1,22 @@
-"""One upload window: every stream's plan and records, built in a worker thread.
+"""One upload window: every stream's plan and its request body, built in a worker thread.
 
 Plain data in, plain data out (no Home Assistant): the coordinator reads the statistics,
 hands them here, and sends what comes back.
+
+A window's records leave the worker thread as the encoded request body and one list per
+field (:class:`Items`), not as an object per record: objects that live across a window's
+plan and send are promoted to the oldest generation of the garbage collector, and enough
+of them start a full collection, which holds the GIL, and so stops Home Assistant's event
+loop, for as long as it scans every object of the process.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 
-from .client import EnergyUnits, MeterRecord
+from .client import EncodedRecords, EnergyUnits, RecordSeries, encode_records
 from .planner import (
     FIVE_MINUTES,
     StatRow,
@@ -35,6 +41,49 @@ class Item:
     attempts: int = 0
 
 
+@dataclass(slots=True)
+class Items:
+    """A window's interval records in request order, one list per field.
+
+    Indexing makes an :class:`Item` on demand: only refused records and totals need them.
+    """
+
+    streams: list[Stream] = field(default_factory=list)
+    starts: list[datetime] = field(default_factory=list)
+    kwh: list[float] = field(default_factory=list)
+    sessions: list[str | None] = field(default_factory=list)
+    attempts: list[int] = field(default_factory=list)
+
+    def append(self, item: Item) -> None:
+        """Add a record at the end."""
+        self.add(item.stream, item.start, item.kwh, item.session, item.attempts)
+
+    def add(
+        self, stream: Stream, start: datetime, kwh: float, session: str | None, attempts: int
+    ) -> None:
+        """Add a record at the end, field by field."""
+        self.streams.append(stream)
+        self.starts.append(start)
+        self.kwh.append(kwh)
+        self.sessions.append(session)
+        self.attempts.append(attempts)
+
+    def __len__(self) -> int:
+        return len(self.starts)
+
+    def __getitem__(self, index: int) -> Item:
+        return Item(
+            self.streams[index],
+            self.starts[index],
+            self.kwh[index],
+            self.sessions[index],
+            self.attempts[index],
+        )
+
+    def __iter__(self) -> Iterator[Item]:
+        return (self[index] for index in range(len(self)))
+
+
 @dataclass(frozen=True, slots=True)
 class PlanJob:
     """What the worker thread needs to plan one stream."""
@@ -48,25 +97,23 @@ class PlanJob:
 
 @dataclass(frozen=True, slots=True)
 class Window:
-    """A planned window: its end, each stream's plan, and the interval records to send."""
+    """A planned window: its end, each stream's plan, and the interval records to send.
+
+    The plans of interval streams keep their state only (their periods are in ``body``).
+    """
 
     end: datetime
     plans: dict[str, StreamPlan]
-    items: list[Item]
-    records: list[MeterRecord]
+    items: Items
+    body: EncodedRecords
 
 
-def make_record(stream: Stream, location_id: str, item: Item) -> MeterRecord:
-    """The interval record of one stream's period."""
-    return MeterRecord(
-        location_id=location_id,
+def series_of(stream: Stream, location_id: str) -> RecordSeries:
+    """The fields every interval record of a stream shares."""
+    return RecordSeries(
+        location_id,
         device_id=stream.device_id,
-        start_time=item.start,
-        end_time=item.start + FIVE_MINUTES,
-        value=item.kwh,
         units=EnergyUnits.KWH,
-        record_reference_id=record_reference_id(stream.device_id, stream.name, item.start),
-        session_reference_id=item.session,
         energy_flow_direction=stream.flow,
         tariff_direction=stream.tariff,
         confidence=stream.confidence,
@@ -94,7 +141,7 @@ def build_window(
     queued: Sequence[Item],
     budget: int,
 ) -> Window:
-    """Plan every stream up to ``end`` and build the interval records, within ``budget``.
+    """Plan every stream up to ``end`` and encode the interval records, within ``budget``.
 
     Corrections of earlier periods come on top of the new ones, so a window with a decrease
     can exceed its estimate; it is then planned again a little shorter (down to one period:
@@ -111,13 +158,34 @@ def build_window(
         if excess <= 0 or end <= start + FIVE_MINUTES:
             break
         end = max(start + FIVE_MINUTES, end - FIVE_MINUTES * -(-excess // len(jobs)))
-    items = [
-        Item(job.stream, p.start, p.sent, session_for(job.sessions, p.start, p.end))
-        for job in jobs
-        if not job.stream.cumulative
-        for p in plans[job.stream.key].send
-    ]
-    fresh = {(i.stream.key, i.start) for i in items}
-    items += [q for q in queued if (q.stream.key, q.start) not in fresh]
-    records = [make_record(i.stream, location_id, i) for i in items]
-    return Window(end, plans, items, records)
+    items = Items()
+    for job in jobs:
+        if job.stream.cumulative:
+            continue
+        key = job.stream.key
+        for p in plans[key].send:
+            items.add(job.stream, p.start, p.sent, session_for(job.sessions, p.start, p.end), 0)
+        # Its periods are encoded below; the plan keeps only what the uploader commits.
+        plans[key] = StreamPlan([], plans[key].corrected, plans[key].state)
+    fresh = {(s.key, start) for s, start in zip(items.streams, items.starts, strict=True)}
+    for q in queued:
+        if (q.stream.key, q.start) not in fresh:
+            items.append(q)
+    series: dict[str, RecordSeries] = {}
+    for stream in {s.key: s for s in items.streams}.values():
+        series[stream.key] = series_of(stream, location_id)
+    body = encode_records(
+        [
+            series[stream.key].encode(
+                start,
+                start + FIVE_MINUTES,
+                kwh,
+                record_reference_id(stream.device_id, stream.name, start),
+                session,
+            )
+            for stream, start, kwh, session in zip(
+                items.streams, items.starts, items.kwh, items.sessions, strict=True
+            )
+        ]
+    )
+    return Window(end, plans, items, body)

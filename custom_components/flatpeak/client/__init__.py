@@ -1,6 +1,7 @@
 """An async client of the Flatpeak API, independent of Home Assistant."""
 
 from .client import API_VERSION, DEFAULT_BASE_URL, MAX_RECORDS_PER_CALL, FlatpeakClient
+from .encoding import EncodedRecords, RecordSeries, encode_records
 from .exceptions import (
     FlatpeakAccountDisabledError,
     FlatpeakApiError,
@@ -59,6 +60,7 @@ __all__ = [
     "CumulativeReading",
     "Device",
     "DeviceType",
+    "EncodedRecords",
     "EnergyCost",
     "EnergyFlowDirection",
     "EnergyUnits",
@@ -91,8 +93,10 @@ __all__ = [
     "PostalAddress",
     "PriceSlot",
     "Prices",
+    "RecordSeries",
     "TariffDirection",
     "TariffState",
     "TariffStatus",
     "Token",
+    "encode_records",
 ]

@@ -24,6 +24,7 @@ from aiohttp.payload import BytesIOPayload
 from yarl import URL
 
 from .answers import parse_answer, redact
+from .encoding import EncodedRecords, encode_meter_records
 from .exceptions import (
     FlatpeakAuthenticationError,
     FlatpeakConnectionError,
@@ -252,13 +253,17 @@ class FlatpeakClient:
 
     # -- meter records ----------------------------------------------------------------
 
-    async def submit_interval_records(self, records: Sequence[MeterRecord]) -> MeterBatch:
+    async def submit_interval_records(
+        self, records: Sequence[MeterRecord] | EncodedRecords
+    ) -> MeterBatch:
         """Submit interval records (``PUT /meters/interval``); they are always stored.
 
         Every record is validated first (``ValueError`` names the bad one) and nothing is sent
         if one is invalid. Makes ``ceil(len(records) / 10,000)`` requests (none for an empty
         list) and merges the answers: ``failed_records[].record_num`` indexes ``records``.
         Validation and JSON encoding of large submissions run in a worker thread.
+        :class:`EncodedRecords` (at most 10,000, encoded by the caller, see
+        :mod:`.encoding`) are sent as they are, in one request.
 
         Each answer must account for the records of its request (see
         :meth:`MeterBatch.from_dict`); otherwise :class:`FlatpeakBatchMismatchError` (or
@@ -266,16 +271,18 @@ class FlatpeakClient:
         :class:`FlatpeakApiError`. Requests already answered are not undone: send the whole
         submission again, the records' reference ids make that safe.
         """
-        if len(records) > _OFFLOAD_JSON_ABOVE:
+        if isinstance(records, EncodedRecords):
+            if records.count > MAX_RECORDS_PER_CALL:
+                raise ValueError(f"at most {MAX_RECORDS_PER_CALL} records per request")
+            bodies = [records] if records.count else []
+        elif len(records) > _OFFLOAD_JSON_ABOVE:
             bodies = await asyncio.get_running_loop().run_in_executor(None, _encode_chunks, records)
         else:
             bodies = _encode_chunks(records)
         parts: list[tuple[int, MeterBatch]] = []
         for index, body in enumerate(bodies):
-            offset = index * MAX_RECORDS_PER_CALL
-            sent = min(MAX_RECORDS_PER_CALL, len(records) - offset)
-            data = await self._call("PUT", "/meters/interval", raw_body=body)
-            parts.append((offset, self._batch(data, sent=sent)))
+            data = await self._call("PUT", "/meters/interval", raw_body=body.body)
+            parts.append((index * MAX_RECORDS_PER_CALL, self._batch(data, sent=body.count)))
         return MeterBatch.merge(parts)
 
     async def submit_cumulative_readings(
@@ -528,13 +535,9 @@ def _seg(value: str) -> str:
     return quote(value, safe="")
 
 
-def _encode_chunks(records: Sequence[MeterRecord]) -> list[bytes]:
-    """Validate every record, then one JSON body per call of at most 10,000 records."""
-    for record in records:
-        record.validate()
+def _encode_chunks(records: Sequence[MeterRecord]) -> list[EncodedRecords]:
+    """One JSON body per call of at most 10,000 records; ``ValueError`` names a bad one."""
     return [
-        json.dumps(
-            [record.to_dict() for record in records[offset : offset + MAX_RECORDS_PER_CALL]]
-        ).encode()
+        encode_meter_records(list(records[offset : offset + MAX_RECORDS_PER_CALL]))
         for offset in range(0, len(records), MAX_RECORDS_PER_CALL)
     ]

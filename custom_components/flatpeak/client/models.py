@@ -271,6 +271,28 @@ class Location:
         return self.postal_address.one_line() or self.id
 
 
+def check_record(
+    location_id: str,
+    start: datetime | None,
+    end: datetime | None,
+    value: float,
+    confidence: float | None,
+) -> None:
+    """Raise ``ValueError`` naming a bad field of an interval record (times not given are
+    not checked: the fields a series of records shares are checked once)."""
+    if not location_id:
+        raise ValueError("location_id is required")
+    if start is not None and end is not None:
+        if start.tzinfo is None or end.tzinfo is None:
+            raise ValueError("start_time and end_time must be timezone-aware")
+        if end < start:
+            raise ValueError(f"end_time {end.isoformat()} is before start_time {start.isoformat()}")
+    if not math.isfinite(value) or value < 0:
+        raise ValueError(f"value must be a finite number >= 0, got {value!r}")
+    if confidence is not None and not 0 <= confidence <= 1:
+        raise ValueError(f"confidence must be between 0 and 1, got {confidence!r}")
+
+
 @dataclass(frozen=True, slots=True)
 class MeterRecord:
     """One interval meter record to submit.
@@ -292,19 +314,7 @@ class MeterRecord:
 
     def validate(self) -> None:
         """Raise ``ValueError`` naming the bad field; called before any request."""
-        if not self.location_id:
-            raise ValueError("location_id is required")
-        if self.start_time.tzinfo is None or self.end_time.tzinfo is None:
-            raise ValueError("start_time and end_time must be timezone-aware")
-        if self.end_time < self.start_time:
-            raise ValueError(
-                f"end_time {self.end_time.isoformat()} is before start_time "
-                f"{self.start_time.isoformat()}"
-            )
-        if not math.isfinite(self.value) or self.value < 0:
-            raise ValueError(f"value must be a finite number >= 0, got {self.value!r}")
-        if self.confidence is not None and not 0 <= self.confidence <= 1:
-            raise ValueError(f"confidence must be between 0 and 1, got {self.confidence!r}")
+        check_record(self.location_id, self.start_time, self.end_time, self.value, self.confidence)
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON object of ``PUT /meters/interval`` (optional fields only when set)."""
