@@ -1,4 +1,4 @@
-"""End-to-end test in a real browser: what a person sees of the integration in a real Home Assistant.
+"""End-to-end test in a real browser: what a person sees of the integration in a real HA.
 
 Run by ``scripts/browser-test``. Starts ``scripts/develop`` (the emulator, a real HA with the
 simulated home and one Flatpeak entry), then drives Debian's chromium with Playwright as a
@@ -19,6 +19,7 @@ import asyncio
 import base64
 from collections.abc import Callable, Iterator
 import contextlib
+import functools
 import json
 import os
 from pathlib import Path
@@ -77,7 +78,8 @@ def develop(line_flags: list[str], config: Path) -> Iterator[dict[str, Any]]:
             raise CheckFailed("scripts/develop did not stop within 2 minutes of SIGTERM") from None
     if code != 0:
         raise CheckFailed(f"scripts/develop exited with {code} after SIGTERM")
-    left = subprocess.run(["pgrep", "-f", str(config)], capture_output=True, text=True).stdout
+    pgrep = ["pgrep", "-f", str(config)]
+    left = subprocess.run(pgrep, check=False, capture_output=True, text=True).stdout
     listening = [url for url in (ready["url"], ready["emulator"]["base_url"]) if answers(url)]
     if left.split() or listening:
         raise CheckFailed(f"left behind after scripts/develop stopped: {left.split()} {listening}")
@@ -126,9 +128,10 @@ def api(base: str, method: str, path: str, body: Any = None, token: str | None =
 def add_second_location(emulator: dict[str, Any]) -> str:
     """A second location with an import tariff on the demo account; its id."""
     basic = base64.b64encode(f"{emulator['account_id']}:{emulator['api_key']}".encode()).decode()
-    bearer = "Bearer " + api(emulator["base_url"], "GET", "/login", token=f"Basic {basic}")[
-        "bearer_token"
-    ]
+    bearer = (
+        "Bearer "
+        + api(emulator["base_url"], "GET", "/login", token=f"Basic {basic}")["bearer_token"]
+    )
     location = api(
         emulator["base_url"],
         "POST",
@@ -167,6 +170,14 @@ def add_second_location(emulator: dict[str, Any]) -> str:
 # -- the browser ----------------------------------------------------------------------------------
 
 
+def shows_money(row: Any) -> bool:
+    return bool(re.search("£|GBP", deep_text(row)))
+
+
+def say(ok: bool, what: str, detail: str) -> None:
+    print(("  ok   " if ok else "  FAIL ") + what + (f": {detail}" if detail else ""), flush=True)
+
+
 def deep_text(locator: Any) -> str:
     """The text of an element and everything in its shadow roots, spaced."""
     text: str = locator.evaluate(
@@ -195,7 +206,7 @@ class Person:
 
     def check(self, what: str, ok: bool, detail: str = "") -> None:
         self.checks += 1
-        print(("  ok   " if ok else "  FAIL ") + what + (f": {detail}" if detail else ""), flush=True)
+        say(ok, what, detail)
         if not ok:
             self.page.screenshot(path=str(self.shots / "FAIL.png"))
             raise CheckFailed(f"{what}: {detail}")
@@ -301,11 +312,12 @@ class Person:
         self.check("the location step follows", self.sees("Choose the location"))
         self.check(
             "the location set up already is marked so",
-            self.sees(re.compile(r"1 Demo Street.*\(import tariff connected, already set up\)"), 3000),
+            self.sees(re.compile(r"1 Demo Street.*\(import tariff connected, already set up\)")),
         )
         chosen = page.get_by_role("radio", checked=True).first.evaluate(
             """e => { let n = e; for (let i = 0; i < 8 && n; i++) {
-                 const f = n.closest && n.closest('ha-formfield'); if (f) return f.label || f.innerText;
+                 const f = n.closest && n.closest('ha-formfield');
+                 if (f) return f.label || f.innerText;
                  n = n.getRootNode().host; } return ''; }"""
         )
         self.check(
@@ -397,12 +409,10 @@ class Person:
         for name in ("Cost today", "Current import price", "Export value today"):
             self.check(f"the device page lists {name}", self.sees(name))
 
-        def money(name: str) -> str:
-            return deep_text(page.locator("hui-sensor-entity-row").filter(has_text=name).first)
-
         for name in ("Cost today", "Current import price"):
-            ok = self.wait_until(lambda n=name: "£" in money(n) or "GBP" in money(n), 60)
-            self.check(f"{name} shows an amount in pounds", ok, money(name))
+            row = page.locator("hui-sensor-entity-row").filter(has_text=name).first
+            ok = self.wait_until(functools.partial(shows_money, row), 60)
+            self.check(f"{name} shows an amount in pounds", ok, deep_text(row))
         self.shot("device-page")
 
     def logbook(self) -> None:
@@ -432,7 +442,8 @@ class Person:
 
 
 def browse(ready: dict[str, Any], shots: Path) -> int:
-    from playwright.sync_api import sync_playwright  # only with scripts/setup --browser
+    # Playwright is there only after scripts/setup --browser.
+    from playwright.sync_api import ConsoleMessage, Error, sync_playwright
 
     add_second_location(ready["emulator"])
     console: list[str] = []
@@ -442,8 +453,16 @@ def browse(ready: dict[str, Any], shots: Path) -> int:
         )
         page = browser.new_page(viewport={"width": 1280, "height": 1000})
         page.set_default_timeout(30_000)
-        page.on("console", lambda m: m.type == "error" and console.append(m.text))
-        page.on("pageerror", lambda e: console.append(str(e)))
+
+        def on_console(message: ConsoleMessage) -> None:
+            if message.type == "error":
+                console.append(message.text)
+
+        def on_page_error(error: Error) -> None:
+            console.append(str(error))
+
+        page.on("console", on_console)
+        page.on("pageerror", on_page_error)
         person = Person(page, ready, shots)
         try:
             person.log_in()
@@ -477,7 +496,7 @@ async def rest_smoke(ready: dict[str, Any]) -> int:
     def check(what: str, ok: bool, detail: str = "") -> None:
         nonlocal checks
         checks += 1
-        print(("  ok   " if ok else "  FAIL ") + what + (f": {detail}" if detail else ""), flush=True)
+        say(ok, what, detail)
         if not ok:
             raise CheckFailed(f"{what}: {detail}")
 
@@ -513,9 +532,8 @@ async def rest_smoke(ready: dict[str, Any]) -> int:
             check(f"sensor …{suffix} has a number", ok, value)
         async with session.get(f"{url}/api/config/config_entries/entry", headers=headers) as resp:
             entries = [e for e in await resp.json() if e["domain"] == "flatpeak"]
-        check(
-            "the Flatpeak entry is loaded", [e["state"] for e in entries] == ["loaded"], str(entries)
-        )
+        loaded = [e["state"] for e in entries] == ["loaded"]
+        check("the Flatpeak entry is loaded", loaded, str(entries))
         async with session.ws_connect(f"{url}/api/websocket") as ws:
             await ws.receive_json()
             await ws.send_json({"type": "auth", "access_token": token})
@@ -543,10 +561,7 @@ def main() -> int:
     shots.mkdir(parents=True, exist_ok=True)
     try:
         with develop(flags[args.line], config) as ready:
-            if args.rest_only:
-                checks = asyncio.run(rest_smoke(ready))
-            else:
-                checks = browse(ready, shots)
+            checks = asyncio.run(rest_smoke(ready)) if args.rest_only else browse(ready, shots)
         errors = flatpeak_errors_in_log(config)
         if errors:
             raise CheckFailed("Home Assistant logged errors naming flatpeak:\n" + "\n".join(errors))
