@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+import json
 import math
 import random
 
@@ -318,13 +319,14 @@ def test_window_with_corrections_is_shortened_to_fit_the_budget() -> None:
     window = build_window(
         [job], T + 100 * FIVE_MINUTES, settled=T, location_id="loc_1", queued=[], budget=250
     )
-    assert len(window.records) <= 250
+    assert len(window.items) == window.body.count <= 250
     assert window.end < T + 100 * FIVE_MINUTES
     assert window.plans["dev_1:grid_import"].corrected == 200  # 2 kWh took back 200 periods
     assert window.plans["dev_1:grid_import"].state.cursor == window.end
-    assert {r.record_reference_id for r in window.records} == {
-        f"ha-dev_1-grid_import-{int(r.start_time.timestamp())}" for r in window.records
-    }
+    sent = json.loads(window.body.body)
+    assert [r["record_reference_id"] for r in sent] == [
+        f"ha-dev_1-grid_import-{int(item.start.timestamp())}" for item in window.items
+    ]
 
 
 def test_an_hour_resent_from_hourly_statistics_pays_what_is_owed_once() -> None:
