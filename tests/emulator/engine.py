@@ -59,7 +59,8 @@ def parse_rfc3339(value: object, field: str = "time") -> datetime:
 def format_rfc3339(moment: datetime) -> str:
     """Format an instant as RFC 3339 in UTC with a ``Z`` suffix (as the API answers)."""
     utc = moment.astimezone(UTC)
-    text = utc.strftime("%Y-%m-%dT%H:%M:%S")
+    text = f"{utc.year:04d}-{utc.month:02d}-{utc.day:02d}T{utc.hour:02d}:{utc.minute:02d}:"
+    text += f"{utc.second:02d}"
     if utc.microsecond:
         text += f".{utc.microsecond:06d}".rstrip("0")
     return text + "Z"

@@ -1,0 +1,760 @@
+"""Soak: days of a house with faults everywhere, in the real HA test harness.
+
+Run by ``scripts/soak`` (pytest on this file only; pyproject's ``testpaths`` keeps it out of
+the normal test run). A house meter (grid import, grid export, solar) and an EV charger with
+charging sessions feed HA's recorder through real sensor states; the recorder compiles the
+5-minute and hourly statistics; the integration uploads them to the emulator (in-process,
+over HTTP on 127.0.0.1) and imports the cost statistics back. Time is frozen and moved a
+minute at a time (timers fired, background work awaited); the emulator's clock follows.
+
+Faults, drawn from the seed: 5xx answers, 429 with odd ``Retry-After``, timeouts, connection
+resets, malformed 200 answers (some after the records were stored), expired tokens, restarts
+(the entry unloaded while its upload or cost request is in flight, or between cycles, and
+set up again from the stored progress), sensor resets, glitch readings, unavailable spells
+and a day of Flatpeak outage. At the end (after two fault-free hours) every period HA has
+statistics for must be at Flatpeak once, each stream's energy equal, and the cost
+statistics continuous and equal to Flatpeak's cost.
+
+Settings from the environment (scripts/soak sets them): ``FLATPEAK_SOAK_DAYS`` (7),
+``FLATPEAK_SOAK_SEED`` (11), ``FLATPEAK_SOAK_JSON`` (write the summary line there).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+import faulthandler
+import json
+import logging
+import math
+import os
+from pathlib import Path
+import random
+import re
+import sys
+import threading
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from freezegun.api import FrozenDateTimeFactory
+from homeassistant.components.recorder.statistics import statistics_during_period
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.const import __version__ as HA_VERSION
+from homeassistant.core import Event, HomeAssistant
+from homeassistant.helpers.event import async_track_state_change_event
+from homeassistant.helpers.recorder import get_instance
+from homeassistant.setup import async_setup_component
+from homeassistant.util import dt as dt_util
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
+from pytest_homeassistant_custom_component.components.recorder.common import (
+    async_wait_recording_done,
+    do_adhoc_statistics,
+)
+
+from custom_components.flatpeak.cost_statistics import entry_cost_statistics
+from custom_components.flatpeak.streams import entry_streams
+from scripts.soak_check import (
+    CostVerdict,
+    EnergyVerdict,
+    StreamKey,
+    check_costs,
+    check_energy,
+    parse_time,
+)
+from tests.conftest import Emulator
+from tests.emulator import EmulatorState, create_app
+from tests.emulator.costs import energy_cost
+from tests.emulator.models import Fault
+from tests.helpers import ENERGY, ev_charger_subentry, house_meter_subentry, make_entry, new_device
+
+DAYS = int(os.environ.get("FLATPEAK_SOAK_DAYS", "7"))
+SEED = int(os.environ.get("FLATPEAK_SOAK_SEED", "11"))
+SUMMARY_PATH = os.environ.get("FLATPEAK_SOAK_JSON")
+
+# A Thursday: seven days cross the clocks going forward (30 March) and a new month.
+START = datetime(2025, 3, 27, 0, 0, tzinfo=UTC)
+LONDON = ZoneInfo("Europe/London")
+FIVE = timedelta(minutes=5)
+STEP = timedelta(minutes=1)
+SETTLE = timedelta(hours=2)
+PERIODS_PER_DAY = 288
+CLIENT_TIMEOUT = 30  # seconds: the integration's client gives up after this
+HANG = 45.0  # a timeout fault hangs this long (on the frozen clock)
+STALL_SECONDS = 120.0  # of wall time without simulated time moving: a deadlock
+
+SENSORS = {
+    "grid_import": "sensor.grid_import",
+    "grid_export": "sensor.grid_export",
+    "solar": "sensor.solar",
+    "ev_charger": "sensor.charger_energy",
+}
+CHARGING = "binary_sensor.charging"
+CHARGER_EVENT = "event.driveway_charger_charging_session"
+CHARGER_KW = 7.0
+
+# Per 5-minute period: the chance that an API fault is armed (one at a time), tokens expire,
+# the entry restarts, a sensor resets, glitches or goes unavailable.
+P_API_FAULT = 0.08
+P_EXPIRE = 0.01
+P_RESTART = 3 / PERIODS_PER_DAY
+P_RESET = 1 / PERIODS_PER_DAY
+P_GLITCH = 4 / PERIODS_PER_DAY
+P_UNAVAILABLE = 2 / PERIODS_PER_DAY
+
+RETRY_AFTER = ["0", "-5", "86400000", "1e9", "inf", "nan", "soon", "", "3.5"]
+MALFORMED: list[dict[str, Any]] = [
+    {"body": {}},
+    {"body": []},
+    {"body": "ok"},
+    {"text": "null"},
+    {"text": ""},
+    {"text": '{"object": "meter_ba'},
+    {"text": "<html><body>Service temporarily unavailable</body></html>"},
+    {
+        "body": {
+            "id": "bat_000000000000000000000000",
+            "object": "meter_batch",
+            "records_submitted": 1,
+            "records_accepted": 1,
+            "records_processed": 1,
+            "failed_records": [],
+        }
+    },
+]
+
+
+# -- the harness -----------------------------------------------------------------------------
+
+
+@pytest.fixture(autouse=True)
+def _ha_harness(request: pytest.FixtureRequest) -> None:
+    """The real recorder and our integration, as tests/conftest.py gives the tests."""
+    request.getfixturevalue("recorder_mock")
+    request.getfixturevalue("enable_custom_integrations")
+
+
+@pytest.fixture
+def persistent_database() -> bool:
+    """The recorder's SQLite database in a file, as in production (not in memory)."""
+    return True
+
+
+@pytest.fixture
+def recorder_config() -> dict[str, Any]:
+    """Commits every 5 s as in production (the harness commits after every event)."""
+    return {"commit_interval": 5}
+
+
+class Hang:
+    """The emulator's ``sleep`` for hanging faults: what the soak does while a request hangs."""
+
+    def __init__(self) -> None:
+        self.handler: Callable[[float], Awaitable[None]] | None = None
+
+    async def __call__(self, seconds: float) -> None:
+        if self.handler is not None:
+            await self.handler(seconds)
+
+
+@pytest.fixture
+async def soak_emulator(socket_enabled: None, aiohttp_server: Any) -> tuple[Emulator, Hang]:
+    """The emulator on 127.0.0.1 on HA's frozen clock, with the demo account."""
+    hang = Hang()
+    state = EmulatorState(now=dt_util.utcnow, sleep=hang)
+    demo = state.seed_demo()
+    server = await aiohttp_server(create_app(state))
+    return (
+        Emulator(
+            state=state,
+            base_url=str(server.make_url("")).rstrip("/"),
+            account_id=demo["account_id"],
+            api_key=demo["api_key"],
+            location_id=demo["location_id"],
+        ),
+        hang,
+    )
+
+
+# -- the house -------------------------------------------------------------------------------
+
+
+@dataclass
+class House:
+    """True energy per sensor, what each meter reads, and the sensor faults in play."""
+
+    rng: random.Random
+    total: dict[str, float] = field(
+        default_factory=lambda: {
+            "grid_import": 1000.0,
+            "grid_export": 200.0,
+            "solar": 300.0,
+            "ev_charger": 50.0,
+        }
+    )
+    base: dict[str, float] = field(default_factory=lambda: dict.fromkeys(SENSORS, 0.0))
+    charging_until: datetime | None = None
+    next_session: datetime | None = None
+    unavailable: dict[str, int] = field(default_factory=dict)
+    glitch: dict[str, float] = field(default_factory=dict)
+
+    def reading(self, name: str) -> float:
+        """What the meter shows (it was reset to 0 at ``base``)."""
+        return round(self.total[name] - self.base[name], 6)
+
+    def charging(self, when: datetime) -> bool:
+        """Whether the car charges in the period starting ``when`` (sessions from the seed)."""
+        if self.charging_until is not None and when >= self.charging_until:
+            self.charging_until = None
+        if self.next_session is None or self.next_session < when - timedelta(days=1):
+            local = when.astimezone(LONDON)
+            evening = datetime(local.year, local.month, local.day, 17, tzinfo=LONDON)
+            start = evening + timedelta(minutes=5 * self.rng.randrange(0, 72))
+            self.next_session = start if start > when else start + timedelta(days=1)
+        if self.charging_until is None and when >= self.next_session:
+            self.charging_until = when + FIVE * self.rng.randrange(6, 48)
+            self.next_session = self.next_session + timedelta(days=1)
+        return self.charging_until is not None
+
+    def run(self, when: datetime) -> bool:
+        """One period of energy; whether the car charged."""
+        local = when.astimezone(LONDON)
+        hour = local.hour + local.minute / 60
+        load = 0.025 + (0.06 if 17 <= hour < 21 else 0.0) + 0.02 * self.rng.random()
+        daylight = max(0.0, math.sin(math.pi * (hour - 6) / 12))
+        solar = 0.3 * daylight * (0.5 + 0.5 * self.rng.random())
+        charging = self.charging(when)
+        charger = CHARGER_KW / 12 if charging else 0.0
+        self.total["grid_import"] += max(0.0, load - solar) + charger
+        self.total["grid_export"] += max(0.0, solar - load)
+        self.total["solar"] += solar
+        self.total["ev_charger"] += charger
+        return charging
+
+    def states(self) -> dict[str, str]:
+        """Each sensor's state for this period: its reading, a glitch or unavailable."""
+        states = {}
+        for name, entity_id in SENSORS.items():
+            if self.unavailable.get(name, 0) > 0:
+                self.unavailable[name] -= 1
+                states[entity_id] = "unavailable"
+            elif (factor := self.glitch.pop(name, None)) is not None:
+                states[entity_id] = str(round(self.reading(name) * factor, 6))
+            else:
+                states[entity_id] = str(self.reading(name))
+        return states
+
+
+# -- the soak --------------------------------------------------------------------------------
+
+
+@dataclass
+class Armed:
+    """An API fault waiting for its request; counted once the emulator used it."""
+
+    kind: str
+    fault: Fault
+    restart: bool = False
+
+
+class Soak:
+    """Moves time, draws faults and keeps the house's sensors and the entry going."""
+
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        freezer: FrozenDateTimeFactory,
+        emulator: Emulator,
+        hang: Hang,
+        rng: random.Random,
+    ) -> None:
+        self.hass = hass
+        self.freezer = freezer
+        self.emulator = emulator
+        self.state = emulator.state
+        self.rng = rng
+        self.house = House(random.Random(rng.random()))
+        self.t = START
+        self.entry: MockConfigEntry | None = None
+        self.faults: Counter[str] = Counter()
+        self.armed: Armed | None = None
+        self.outage: Fault | None = None
+        self.outage_window: tuple[datetime, datetime] = self._draw_outage()
+        self.down_until: datetime | None = None
+        self.charging = False
+        self.events: list[str] = []
+        self.setup_failures = 0
+        hang.handler = self._hang
+        freezer.move_to(START)
+
+    def _draw_outage(self) -> tuple[datetime, datetime]:
+        """A day of outage on the second day or later; four hours when the soak is one day."""
+        if DAYS >= 2:
+            start = START + timedelta(days=1 + self.rng.randrange(0, DAYS - 1), hours=0)
+            start += FIVE * self.rng.randrange(0, 144)
+            return start, start + timedelta(days=1)
+        start = START + FIVE * self.rng.randrange(48, 168)
+        return start, start + timedelta(hours=4)
+
+    @property
+    def now(self) -> datetime:
+        """HA's (frozen) time."""
+        return dt_util.utcnow()
+
+    async def advance(self, to: datetime) -> None:
+        """Let time pass to ``to`` a minute at a time, running what is scheduled.
+
+        Nothing may be in flight when the clock moves: its timeout would fire at once.
+        """
+        await self.hass.async_block_till_done(wait_background_tasks=True)
+        while self.now < to:
+            moment = min(to, self.now + STEP)
+            self.freezer.move_to(moment)
+            async_fire_time_changed(self.hass, moment)
+            await self.hass.async_block_till_done(wait_background_tasks=True)
+
+    async def _hang(self, seconds: float) -> None:
+        """A request hangs: the entry restarts under it, or the clock runs past the client's
+        timeout."""
+        if self.armed is not None and self.armed.restart:
+            await self._unload()
+            return
+        self.freezer.tick(timedelta(seconds=seconds))
+        async_fire_time_changed(self.hass)
+
+    async def _unload(self) -> None:
+        """HA stops: the entry unloads (progress saved), the sensors stay as they were."""
+        assert self.entry is not None
+        if self.entry.state is ConfigEntryState.LOADED:
+            await self.hass.config_entries.async_unload(self.entry.entry_id)
+        self.down_until = self.now + FIVE * self.rng.randrange(1, 7)
+
+    async def setup(self) -> None:
+        """First readings, devices, and the entry with a house meter and an EV charger."""
+        self.hass.states.async_set(CHARGING, "off", {})
+        await self.period()
+        house_id = await new_device(self.hass, self.emulator, "house")
+        charger_id = await new_device(self.hass, self.emulator, "charger")
+        self.entry = await make_entry(
+            self.hass,
+            self.emulator,
+            subentries=[house_meter_subentry(house_id), ev_charger_subentry(charger_id)],
+            options={"history_days": 1},
+        )
+        assert await self.hass.config_entries.async_setup(self.entry.entry_id)
+        await self.hass.async_block_till_done(wait_background_tasks=True)
+
+    # -- faults ---------------------------------------------------------------------------
+
+    def _count_used(self) -> None:
+        if self.armed is not None and self.armed.fault not in self.state.faults:
+            self.faults[self.armed.kind] += 1
+            self.armed = None
+
+    def _outage(self) -> None:
+        start, end = self.outage_window
+        if self.outage is None and start <= self.t < end:
+            self.outage = self.state.fail_next("/*", 503, count=10**9)
+            self.state.faults.remove(self.outage)
+            self.state.faults.insert(0, self.outage)  # before any other fault
+            self.faults["outage_hours"] += round((end - start) / timedelta(hours=1))
+        elif self.outage is not None and self.t >= end:
+            self.state.faults.remove(self.outage)
+            self.outage = None
+
+    def _arm(self) -> None:
+        """Maybe one API fault for the next matching request."""
+        if self.armed is not None or self.outage is not None:
+            return
+        rng = self.rng
+        if rng.random() < P_EXPIRE:
+            self.state.expire_tokens()
+            self.faults["expired_token"] += 1
+        if rng.random() >= P_API_FAULT:
+            return
+        path = rng.choice(["/meters/interval"] * 2 + ["/costs/interval/*", "/*"])
+        processed = rng.random() < 0.5
+        kind = rng.choice(["server_error", "rate_limit", "timeout", "reset", "malformed_200"])
+        if kind == "server_error":
+            status = rng.choice([500, 502, 503, 504])
+            extra = {"text": "<html>Bad gateway</html>"} if rng.random() < 0.3 else {}
+            fault = self.state.fail_next(path, status, processed=processed, **extra)
+        elif kind == "rate_limit":
+            value = rng.choice([*RETRY_AFTER, "date"])
+            if value == "date":  # an HTTP-date, past or future
+                when = self.now + timedelta(minutes=rng.choice([-30, 10, 600]))
+                value = when.strftime("%a, %d %b %Y %H:%M:%S GMT")
+            fault = self.state.fail_next(path, 429, headers={"Retry-After": value})
+        elif kind == "timeout":
+            fault = self.state.drop_next(path, hang=HANG, processed=processed)
+        elif kind == "reset":
+            fault = self.state.drop_next(path, processed=processed)
+        else:
+            fault = self.state.fail_next(path, 200, processed=processed, **rng.choice(MALFORMED))
+        self.armed = Armed(kind, fault)
+
+    def _restart(self) -> None:
+        """Maybe a restart: under an upload or cost request in flight, or between cycles."""
+        if self.armed is not None or self.down_until is not None:
+            return
+        if self.rng.random() >= P_RESTART:
+            return
+        where = self.rng.choice(["upload", "upload", "costs", "idle"])
+        if where == "idle":
+            self.faults["restart_idle"] += 1
+            self.down_until = self.t  # unloaded below, at once
+            return
+        path = "/meters/interval" if where == "upload" else "/costs/interval/*"
+        processed = self.rng.random() < 0.5
+        fault = self.state.drop_next(path, hang=1.0, processed=processed)
+        self.armed = Armed(f"restart_mid_{where}", fault, restart=True)
+
+    def _sensor_faults(self) -> None:
+        rng, house = self.rng, self.house
+        if rng.random() < P_RESET:
+            name = rng.choice(list(SENSORS))
+            house.base[name] = house.total[name]
+            self.faults["sensor_reset"] += 1
+        if rng.random() < P_GLITCH:
+            name = rng.choice(list(SENSORS))
+            if house.reading(name) > 1:
+                # up or down by less than 10 %: HA sees a rise and a fall (not a reset)
+                house.glitch[name] = rng.choice(
+                    [1.0 + 0.09 * rng.random(), 1 - 0.08 * rng.random()]
+                )
+                self.faults["glitch"] += 1
+        if rng.random() < P_UNAVAILABLE:
+            name = rng.choice(list(SENSORS))
+            house.unavailable[name] = rng.randrange(1, 13)
+            self.faults["unavailable"] += 1
+
+    # -- periods --------------------------------------------------------------------------
+
+    async def period(self, *, faults: bool = False) -> None:
+        """One 5-minute period: faults drawn, states set, then the statistics compile."""
+        if faults:
+            self._count_used()
+            self._outage()
+            self._arm()
+            self._restart()
+            self._sensor_faults()
+        await self._restarts()
+        charging = self.house.run(self.t)
+        await self.advance(self.t + timedelta(seconds=30))
+        if self.down_until is None:
+            if charging != self.charging:
+                self.charging = charging
+                self.hass.states.async_set(CHARGING, "on" if charging else "off", {})
+            await self.advance(self.t + STEP)
+            for entity_id, value in self.house.states().items():
+                self.hass.states.async_set(entity_id, value, ENERGY)
+        await self.advance(self.t + FIVE + timedelta(seconds=10))
+        do_adhoc_statistics(self.hass, start=self.t)
+        await async_wait_recording_done(self.hass)
+        self.t += FIVE
+
+    async def _restarts(self) -> None:
+        """Unload for an idle restart; set up again once the downtime is over."""
+        if self.entry is None or self.down_until is None:
+            return
+        if self.entry.state is ConfigEntryState.LOADED and self.down_until <= self.t:
+            await self._unload()  # an idle restart, drawn for now
+            return
+        if self.t < self.down_until:
+            return
+        self.down_until = None
+        # HA is back: the sensors show what they count now, then the entry sets up.
+        self.charging = self.house.charging_until is not None
+        self.hass.states.async_set(CHARGING, "on" if self.charging else "off", {})
+        for entity_id, value in self.house.states().items():
+            self.hass.states.async_set(entity_id, value, ENERGY)
+        if not await self.hass.config_entries.async_setup(self.entry.entry_id):
+            self.setup_failures += 1  # during the outage: HA retries on its own
+        await self.hass.async_block_till_done(wait_background_tasks=True)
+
+    async def settle(self) -> None:
+        """Faults off, the entry up, two quiet hours, a last cycle and its cost refresh."""
+        if self.armed is not None:
+            self._count_used()
+        if self.armed is not None:
+            self.state.faults.remove(self.armed.fault)
+            self.armed = None
+        if self.outage is not None:
+            self.state.faults.remove(self.outage)
+            self.outage = None
+        assert self.state.faults == []
+        end = self.t + SETTLE
+        while self.t < end:
+            await self.period()
+        assert self.entry is not None
+        if self.entry.state is not ConfigEntryState.LOADED:
+            self.down_until = self.t
+            await self._restarts()
+        assert self.entry.state is ConfigEntryState.LOADED, self.entry.state
+        await self.entry.runtime_data.uploads.async_refresh()
+        await self.advance(self.now + timedelta(minutes=2))  # the debounced cost refresh
+        await async_wait_recording_done(self.hass)
+
+
+# -- the verdict -----------------------------------------------------------------------------
+
+
+def _rows(
+    hass: HomeAssistant, ids: set[str], end: datetime, period: str, types: set[str]
+) -> dict[str, list[dict[str, Any]]]:
+    units = {"energy": "kWh"} if period == "5minute" else None
+    return statistics_during_period(  # type: ignore[return-value]
+        hass,
+        START - timedelta(days=40),
+        end,
+        ids,
+        period,
+        units,
+        types,  # type: ignore[arg-type]
+    )
+
+
+async def energy_verdict(soak: Soak) -> tuple[EnergyVerdict, list[StreamKey]]:
+    """HA's 5-minute statistics of every sensor against the emulator's records."""
+    assert soak.entry is not None
+    streams = [
+        StreamKey(s.name, s.device_id, s.tariff.value, s.flow.value)
+        for s in entry_streams(soak.entry)
+    ]
+    by_entity = {s.entity_id: s.name for s in entry_streams(soak.entry)}
+    rows = await get_instance(soak.hass).async_add_executor_job(
+        _rows, soak.hass, set(by_entity), soak.t, "5minute", {"change"}
+    )
+    ha_rows = {
+        by_entity[entity_id]: [
+            (datetime.fromtimestamp(float(row["start"]), UTC), float(row["change"]))
+            for row in items
+            if row.get("change") is not None
+        ]
+        for entity_id, items in rows.items()
+    }
+    return check_energy(streams, ha_rows, soak.state.records()), streams
+
+
+async def cost_verdicts(soak: Soak) -> dict[str, CostVerdict]:
+    """Each cost statistic's hours against the emulator's report over all the records."""
+    assert soak.entry is not None
+    state, emulator = soak.state, soak.emulator
+    location = state.locations[emulator.location_id]
+    verdicts = {}
+    for statistic in entry_cost_statistics(soak.entry, ""):
+        records = [
+            r
+            for r in state.record_objects(emulator.account_id, device_id=statistic.device_id)
+            if r.tariff_direction == statistic.direction.value
+        ]
+        report = energy_cost(
+            state,
+            account_id=emulator.account_id,
+            object_id=statistic.device_id,
+            location=location,
+            records=records,
+            direction=statistic.direction.value,
+            start=min(r.start for r in records),
+            end=max(r.end for r in records),
+            aggregation=None,
+        )
+        flatpeak: dict[datetime, float] = {}
+        for row in report["data"]:
+            hour = parse_time(row["start_time"]).replace(minute=0, second=0, microsecond=0)
+            flatpeak[hour] = flatpeak.get(hour, 0.0) + row["cost"]["value"]
+        rows = await get_instance(soak.hass).async_add_executor_job(
+            _rows,
+            soak.hass,
+            {statistic.statistic_id},
+            soak.now + timedelta(hours=2),
+            "hour",
+            {"state", "sum"},
+        )
+        hours = [
+            (
+                datetime.fromtimestamp(float(row["start"]), UTC),
+                float(row.get("state") or 0.0),
+                float(row.get("sum") or 0.0),
+            )
+            for row in rows.get(statistic.statistic_id, [])
+        ]
+        verdicts[statistic.kind] = check_costs(hours, flatpeak)
+    return verdicts
+
+
+_ID = re.compile(r"/(dev|loc|trf|ecs|bat|ha-session)[_-][^/]+")
+
+
+def requests_by_endpoint(log: list[tuple[str, str]]) -> dict[str, int]:
+    """API requests served, by method and path with ids left out."""
+    counts = Counter(f"{method} {_ID.sub(r'/{\1}', path)}" for method, path in log)
+    return dict(sorted(counts.items()))
+
+
+def completed_events(hass: HomeAssistant) -> list[str]:
+    """Every ``session_completed`` the charger's event entity fires from now on (by id)."""
+    fired: list[str] = []
+
+    def _changed(event: Event[Any]) -> None:
+        new = event.data["new_state"]
+        if (
+            new is not None
+            and new.attributes.get("event_type") == "session_completed"
+            and new.state not in fired
+        ):
+            fired.append(new.state)
+
+    async_track_state_change_event(hass, [CHARGER_EVENT], _changed)
+    return fired
+
+
+# -- the soak itself -------------------------------------------------------------------------
+
+
+class Watchdog:
+    """Ends the process when simulated time stops moving: a deadlock must not hang CI."""
+
+    def __init__(self, soak: Soak, limit: float = STALL_SECONDS) -> None:
+        self._soak = soak
+        self._limit = limit
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="soak-watchdog", daemon=True)
+
+    def __enter__(self) -> Watchdog:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        last = None
+        while not self._stop.wait(self._limit):
+            moment = (self._soak.t, self._soak.now)
+            if moment == last:
+                print(
+                    f"soak: stalled for {self._limit:.0f} s at {moment[1]}; stacks follow",
+                    file=sys.stderr,
+                )
+                faulthandler.dump_traceback(file=sys.stderr, all_threads=True)
+                for task in asyncio.all_tasks(self._soak.hass.loop):
+                    task.print_stack(file=sys.stderr)
+                sys.stderr.flush()
+                os._exit(3)
+            last = moment
+
+
+async def test_soak(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    soak_emulator: tuple[Emulator, Hang],
+) -> None:
+    """``DAYS`` days with faults, two quiet hours, then the verdict."""
+    hass.loop.set_debug(False)  # the harness turns asyncio debug on; Home Assistant does not
+    for name in ("aiohttp.access", "homeassistant.components.sensor.recorder"):
+        logging.getLogger(name).setLevel(logging.WARNING)  # a line per request or reset
+    wall = os.times().elapsed  # time.perf_counter is frozen with the clock
+    emulator, hang = soak_emulator
+    await hass.config.async_set_time_zone("Europe/London")
+    await hass.config.async_update(currency="GBP")
+    assert await async_setup_component(hass, "sensor", {})
+    random.seed(SEED)  # HA's and the integration's jitter too: the same run every time
+    soak = Soak(hass, freezer, emulator, hang, random.Random(SEED))
+    with Watchdog(soak):
+        await soak.setup()
+        events = completed_events(hass)
+        for _ in range(DAYS * PERIODS_PER_DAY):
+            await soak.period(faults=True)
+        await soak.settle()
+        energy, streams = await energy_verdict(soak)
+        costs = await cost_verdicts(soak)
+    await hass.async_block_till_done(wait_background_tasks=True)
+
+    assert soak.entry is not None
+    progress = soak.entry.runtime_data.uploads.uploader.progress
+    sessions = [s for items in progress.sessions.values() for s in items]
+    summary = {
+        "days": DAYS,
+        "seed": SEED,
+        "expected": energy.expected,
+        "stored": energy.stored,
+        "missing": energy.missing,
+        "duplicated": energy.duplicated + energy.misaligned,
+        "zero_filled": energy.filled,
+        "energy_difference_kwh": {k: float(f"{v:.3g}") for k, v in energy.difference_kwh.items()},
+        "energy_kwh": {k: round(v, 3) for k, v in energy.ha_kwh.items()},
+        "costs": {
+            kind: {
+                "hours": v.hours,
+                "gaps": v.gaps,
+                "jumps": v.jumps,
+                "sum": round(v.final_sum, 6),
+                "flatpeak": round(v.flatpeak_cost, 6),
+                "ok": v.ok,
+            }
+            for kind, v in costs.items()
+        },
+        "costs_continuous": all(v.ok for v in costs.values()),
+        "faults": dict(sorted(soak.faults.items())),
+        "sessions": {
+            "recorded": len(sessions),
+            "ended": sum(1 for s in sessions if s.end is not None),
+            "completed_events": len(events),
+        },
+        "requests": len(emulator.state.request_log),
+        "requests_by_endpoint": requests_by_endpoint(emulator.state.request_log),
+        "wall_seconds": round(os.times().elapsed - wall, 1),
+        "ha_version": HA_VERSION,
+        "python": sys.version.split()[0],
+    }
+    summary["ok"] = energy.ok and summary["costs_continuous"]
+    _print_report(summary, energy, costs, streams)
+    if SUMMARY_PATH:
+        Path(SUMMARY_PATH).write_text(json.dumps(summary) + "\n", encoding="utf-8")  # noqa: ASYNC240
+    else:
+        print(json.dumps(summary))
+    assert summary["ok"], energy.examples + [e for v in costs.values() for e in v.examples]
+
+
+def _print_report(
+    summary: dict[str, Any],
+    energy: EnergyVerdict,
+    costs: dict[str, CostVerdict],
+    streams: list[StreamKey],
+) -> None:
+    print(
+        f"\nSoak: {summary['days']} days, seed {summary['seed']}, Home Assistant "
+        f"{summary['ha_version']} on Python {summary['python']} "
+        f"({summary['wall_seconds']} s of wall time)"
+    )
+    print(
+        f"  intervals expected {energy.expected}, stored {energy.stored} "
+        f"({energy.filled} of 0 kWh where HA has an hourly row only), missing {energy.missing}, "
+        f"duplicated {energy.duplicated}, misaligned {energy.misaligned}"
+    )
+    for stream in streams:
+        name = stream.name
+        print(
+            f"  {name:<12} HA {energy.ha_kwh[name]:12.6f} kWh  Flatpeak "
+            f"{energy.stored_kwh[name]:12.6f} kWh  difference {energy.difference_kwh[name]:+.2e}"
+        )
+    for kind, verdict in costs.items():
+        print(
+            f"  {kind:<18} {verdict.hours} hours, {verdict.gaps} gaps, {verdict.jumps} jumps; "
+            f"sum {verdict.final_sum:.6f}, Flatpeak {verdict.flatpeak_cost:.6f} "
+            f"({'ok' if verdict.ok else 'FAILED'})"
+        )
+    print(f"  faults: {summary['faults']}")
+    print(f"  sessions: {summary['sessions']}")
+    print(f"  requests: {summary['requests']} {summary['requests_by_endpoint']}")
+    for example in energy.examples[:10]:
+        print(f"  ! {example}")
+    for verdict in costs.values():
+        for example in verdict.examples[:5]:
+            print(f"  ! {example}")
+    print(f"  verdict: {'ok' if summary['ok'] else 'FAILED'}")
