@@ -96,14 +96,20 @@ CHARGING = "binary_sensor.charging"
 CHARGER_EVENT = "event.driveway_charger_charging_session"
 CHARGER_KW = 7.0
 
-# Per 5-minute period: the chance that an API fault is armed (one at a time), tokens expire,
-# the entry restarts, a sensor resets, glitches or goes unavailable.
+# Per 5-minute period: the chance that an API fault is armed (one at a time).
 P_API_FAULT = 0.08
-P_EXPIRE = 0.01
-P_RESTART = 3 / PERIODS_PER_DAY
-P_RESET = 1 / PERIODS_PER_DAY
-P_GLITCH = 4 / PERIODS_PER_DAY
-P_UNAVAILABLE = 2 / PERIODS_PER_DAY
+API_FAULTS = ("server_error", "rate_limit", "timeout", "connection_reset", "malformed_200")
+# Each day, at times drawn from the seed: sensor faults, token expiries and restarts (the
+# entry unloaded while its upload or cost request is in flight, or between cycles).
+DAILY = {
+    "sensor_reset": 1,
+    "glitch": 4,
+    "unavailable": 2,
+    "expired_token": 2,
+    "restart_mid_upload": 2,
+    "restart_mid_costs": 1,
+    "restart_idle": 1,
+}
 
 RETRY_AFTER = ["0", "-5", "86400000", "1e9", "inf", "nan", "soon", "", "3.5"]
 MALFORMED: list[dict[str, Any]] = [
@@ -287,6 +293,9 @@ class Soak:
         self.charging = False
         self.events: list[str] = []
         self.setup_failures = 0
+        self.schedule: dict[datetime, list[str]] = {}
+        self.pending: list[str] = []
+        self.deck: list[str] = []
         hang.handler = self._hang
         freezer.move_to(START)
 
@@ -365,19 +374,26 @@ class Soak:
             self.state.faults.remove(self.outage)
             self.outage = None
 
+    def draw_day(self) -> None:
+        """Each day: when its sensor faults, token expiries and restarts happen."""
+        for kind, count in DAILY.items():
+            for _ in range(count):
+                when = self.t + FIVE * self.rng.randrange(PERIODS_PER_DAY)
+                self.schedule.setdefault(when, []).append(kind)
+
     def _arm(self) -> None:
-        """Maybe one API fault for the next matching request."""
+        """Maybe one API fault for the next matching request (kinds dealt from a deck)."""
         if self.armed is not None or self.outage is not None:
             return
         rng = self.rng
-        if rng.random() < P_EXPIRE:
-            self.state.expire_tokens()
-            self.faults["expired_token"] += 1
         if rng.random() >= P_API_FAULT:
             return
+        if not self.deck:
+            self.deck = list(API_FAULTS)
+            rng.shuffle(self.deck)
+        kind = self.deck.pop()
         path = rng.choice(["/meters/interval"] * 2 + ["/costs/interval/*", "/*"])
         processed = rng.random() < 0.5
-        kind = rng.choice(["server_error", "rate_limit", "timeout", "reset", "malformed_200"])
         if kind == "server_error":
             status = rng.choice([500, 502, 503, 504])
             extra = {"text": "<html>Bad gateway</html>"} if rng.random() < 0.3 else {}
@@ -390,46 +406,38 @@ class Soak:
             fault = self.state.fail_next(path, 429, headers={"Retry-After": value})
         elif kind == "timeout":
             fault = self.state.drop_next(path, hang=HANG, processed=processed)
-        elif kind == "reset":
+        elif kind == "connection_reset":
             fault = self.state.drop_next(path, processed=processed)
         else:
             fault = self.state.fail_next(path, 200, processed=processed, **rng.choice(MALFORMED))
         self.armed = Armed(kind, fault)
 
-    def _restart(self) -> None:
-        """Maybe a restart: under an upload or cost request in flight, or between cycles."""
-        if self.armed is not None or self.down_until is not None:
-            return
-        if self.rng.random() >= P_RESTART:
-            return
-        where = self.rng.choice(["upload", "upload", "costs", "idle"])
-        if where == "idle":
-            self.faults["restart_idle"] += 1
-            self.down_until = self.t  # unloaded below, at once
-            return
-        path = "/meters/interval" if where == "upload" else "/costs/interval/*"
-        processed = self.rng.random() < 0.5
-        fault = self.state.drop_next(path, hang=1.0, processed=processed)
-        self.armed = Armed(f"restart_mid_{where}", fault, restart=True)
-
-    def _sensor_faults(self) -> None:
-        rng, house = self.rng, self.house
-        if rng.random() < P_RESET:
+    def _scheduled(self) -> None:
+        """The day's events that are due; a restart waits while an API fault is armed."""
+        self.pending += self.schedule.pop(self.t, [])
+        rng, house, waiting = self.rng, self.house, []
+        for kind in self.pending:
             name = rng.choice(list(SENSORS))
-            house.base[name] = house.total[name]
-            self.faults["sensor_reset"] += 1
-        if rng.random() < P_GLITCH:
-            name = rng.choice(list(SENSORS))
-            if house.reading(name) > 1:
-                # up or down by less than 10 %: HA sees a rise and a fall (not a reset)
-                house.glitch[name] = rng.choice(
-                    [1.0 + 0.09 * rng.random(), 1 - 0.08 * rng.random()]
-                )
-                self.faults["glitch"] += 1
-        if rng.random() < P_UNAVAILABLE:
-            name = rng.choice(list(SENSORS))
-            house.unavailable[name] = rng.randrange(1, 13)
-            self.faults["unavailable"] += 1
+            if kind == "sensor_reset":  # the meter starts again from 0
+                house.base[name] = house.total[name]
+            elif kind == "glitch":  # up or down by under 10 %: a rise and a fall, not a reset
+                house.glitch[name] = rng.choice([1 + 0.09 * rng.random(), 1 - 0.08 * rng.random()])
+            elif kind == "unavailable":
+                house.unavailable[name] = rng.randrange(1, 13)
+            elif kind == "expired_token":
+                self.state.expire_tokens()
+            elif self.armed is not None or self.down_until is not None or self.outage is not None:
+                waiting.append(kind)
+                continue
+            elif kind == "restart_idle":
+                self.down_until = self.t  # unloaded at once, in _restarts
+            else:  # under an upload or a cost request in flight
+                path = "/meters/interval" if kind == "restart_mid_upload" else "/costs/interval/*"
+                fault = self.state.drop_next(path, hang=1.0, processed=rng.random() < 0.5)
+                self.armed = Armed(kind, fault, restart=True)
+                continue  # counted once its request came
+            self.faults[kind] += 1
+        self.pending = waiting
 
     # -- periods --------------------------------------------------------------------------
 
@@ -438,9 +446,8 @@ class Soak:
         if faults:
             self._count_used()
             self._outage()
+            self._scheduled()
             self._arm()
-            self._restart()
-            self._sensor_faults()
         await self._restarts()
         charging = self.house.run(self.t)
         await self.advance(self.t + timedelta(seconds=30))
@@ -668,8 +675,10 @@ async def test_soak(
     with Watchdog(soak):
         await soak.setup()
         events = completed_events(hass)
-        for _ in range(DAYS * PERIODS_PER_DAY):
-            await soak.period(faults=True)
+        for _ in range(DAYS):
+            soak.draw_day()
+            for _ in range(PERIODS_PER_DAY):
+                await soak.period(faults=True)
         await soak.settle()
         energy, streams = await energy_verdict(soak)
         costs = await cost_verdicts(soak)
