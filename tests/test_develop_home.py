@@ -1,0 +1,58 @@
+"""The simulated home of scripts/develop: energy balances, daylight and the evening session."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+import importlib.util
+from pathlib import Path
+import sys
+from zoneinfo import ZoneInfo
+
+import pytest
+
+_PATH = Path(__file__).parent.parent / "scripts/develop_home/flatpeak_demo_home/model.py"
+_SPEC = importlib.util.spec_from_file_location("flatpeak_demo_home_model", _PATH)
+assert _SPEC is not None
+assert _SPEC.loader is not None
+model = importlib.util.module_from_spec(_SPEC)
+sys.modules[_SPEC.name] = model  # dataclasses look their module up
+_SPEC.loader.exec_module(model)
+
+LONDON = ZoneInfo("Europe/London")
+
+
+def test_grid_takes_what_solar_leaves_every_minute_of_a_summer_and_a_winter_day() -> None:
+    for day in (datetime(2026, 6, 21, tzinfo=LONDON), datetime(2026, 12, 21, tzinfo=LONDON)):
+        for minute in range(0, 24 * 60, 7):
+            power = model.power_at(day + timedelta(minutes=minute), LONDON)
+            use = power.house + power.charger
+            assert power.grid_import - power.grid_export == pytest.approx(use - power.solar)
+            assert min(power.grid_import, power.grid_export) == 0
+
+
+def test_solar_by_daylight_longer_in_summer() -> None:
+    def daylight_minutes(day: datetime) -> int:
+        return sum(
+            model.power_at(day + timedelta(minutes=m), LONDON).solar > 0 for m in range(24 * 60)
+        )
+
+    assert model.power_at(datetime(2026, 6, 21, 1, tzinfo=LONDON), LONDON).solar == 0
+    assert model.power_at(datetime(2026, 6, 21, 13, tzinfo=LONDON), LONDON).solar > 0
+    summer = daylight_minutes(datetime(2026, 6, 21, tzinfo=LONDON))
+    winter = daylight_minutes(datetime(2026, 12, 21, tzinfo=LONDON))
+    assert 15 * 60 < summer < 17 * 60
+    assert 7 * 60 < winter < 9 * 60
+
+
+def test_the_ev_charges_each_evening_and_the_meters_add_up() -> None:
+    start = datetime(2026, 11, 27, tzinfo=UTC)
+    meters = model.Meters(LONDON, start)
+    first = meters.advance(start)
+    readings = meters.advance(start + timedelta(days=1))
+    charged = readings["charger"] - first["charger"]
+    assert charged == pytest.approx(model.CHARGER_KW * model.SESSION_HOURS)
+    assert model.charging_at(datetime(2026, 11, 27, 19, tzinfo=LONDON), LONDON)
+    assert not model.charging_at(datetime(2026, 11, 27, 22, tzinfo=LONDON), LONDON)
+    # Meters only go up, and never backwards in time.
+    assert all(readings[k] >= first[k] for k in readings)
+    assert meters.advance(start) == readings
