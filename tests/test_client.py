@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 import inspect
 import logging
+import threading
 import time
 from typing import Any
 import warnings
@@ -39,6 +40,7 @@ from custom_components.flatpeak.client import (
     FlatpeakTimeoutError,
     MeterRecord,
     TariffDirection,
+    client as client_module,
 )
 from custom_components.flatpeak.client.answers import parse_retry_after
 from custom_components.flatpeak.client.models import Location, PostalAddress, TariffStatus
@@ -249,6 +251,36 @@ async def test_submit_and_cost(emulator: Emulator, client: FlatpeakClient) -> No
     assert session_cost.total_cost == pytest.approx(cost.total_cost, abs=1e-4)
     with pytest.raises(ValueError, match="after start"):
         await client.get_interval_cost(device.id, T0, T0)
+
+
+async def test_long_answers_are_decoded_off_the_loop(
+    emulator: Emulator, client: FlatpeakClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A long answer (two days of 5-minute cost rows) is decoded and made into its model in a
+    worker thread, a short one on the loop; the report is the same either way."""
+    device = await client.create_device("ha-meter", location_ids=[emulator.location_id])
+    await client.submit_interval_records(
+        [
+            record(emulator, 5 * i, 0.1, device_id=device.id, record_reference_id=f"r{i}")
+            for i in range(576)
+        ]
+    )
+    threads: list[bool] = []
+    real = client_module._decode_answer
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        threads.append(threading.current_thread() is threading.main_thread())
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(client_module, "_decode_answer", spy)
+    days = await client.get_interval_cost(device.id, T0, T0 + timedelta(days=2))
+    assert threads == [False]
+    assert len(days.rows) == 576
+    monkeypatch.setattr(client_module, "_OFFLOAD_ANSWER_ABOVE", 10**9)
+    again = await client.get_interval_cost(device.id, T0, T0 + timedelta(days=2))
+    assert threads == [False, True]
+    assert again.rows == days.rows
+    assert again.currency_code == days.currency_code
 
 
 async def test_resubmission_replaces(emulator: Emulator, client: FlatpeakClient) -> None:

@@ -23,6 +23,7 @@ from pytest_homeassistant_custom_component.components.recorder.common import (
 )
 from pytest_homeassistant_custom_component.typing import WebSocketGenerator
 
+from custom_components.flatpeak import cost_coordinator
 from custom_components.flatpeak.client import (
     Aggregation,
     EnergyFlowDirection,
@@ -566,3 +567,53 @@ async def test_flatpeak_failing_leaves_the_statistics_and_comes_back(
     after = await hourly(hass, statistic, day, day + 6 * HOUR)
     assert_continuous(after)
     assert after[-1]["sum"] > before[-1]["sum"]
+
+
+async def test_a_long_reimport_is_written_in_slices_with_continuous_sums(
+    hass: HomeAssistant,
+    emulator: Emulator,
+    freezer: FrozenDateTimeFactory,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Re-importing 40 days (960 hours, two reports) reaches the recorder in slices of at
+    most WRITE_SLICE hours, in order, each hour once; the recorder ends with one continuous
+    row per hour and Flatpeak's total."""
+    day = datetime(2025, 5, 1, 0, 0, tzinfo=UTC)
+    back = day + timedelta(days=40)
+    freezer.move_to(back + timedelta(minutes=10))
+    entry, house, _ = await setup_entry(hass, emulator)
+    # A few hours of each day, so every report has rows and most hours are 0.
+    for offset in range(0, 40, 3):
+        start = day + timedelta(days=offset, hours=7)
+        await submit(hass, emulator, house, (start, start + 2 * HOUR), 0.1)
+    statistic = stat_id(house, "grid_import_cost")
+    calls: list[list[Any]] = []
+    real_write = cost_coordinator.async_write
+
+    def spy(hass: HomeAssistant, stat: Any, currency: str, rows: list[Any]) -> None:
+        if stat.statistic_id == statistic:
+            calls.append(list(rows))
+        real_write(hass, stat, currency, rows)
+
+    monkeypatch.setattr(cost_coordinator, "async_write", spy)
+    await costs(entry).async_refresh_since(day)
+
+    assert len(calls) == 2
+    assert all(0 < len(rows) <= cost_coordinator.WRITE_SLICE for rows in calls)
+    written = [row for rows in calls for row in rows]
+    assert [row.start for row in written] == [day + h * HOUR for h in range(40 * 24 + 1)]
+    for before, after in itertools.pairwise(written):
+        assert after.sum - before.sum == pytest.approx(after.state, abs=1e-9)
+
+    rows = await hourly(hass, statistic, day, back + HOUR)
+    assert_continuous(rows)
+    assert len(rows) == 40 * 24 + 1
+    assert [r["sum"] for r in rows] == pytest.approx([row.sum for row in written], abs=1e-9)
+    assert rows[-1]["sum"] == pytest.approx(
+        await flatpeak_cost(hass, emulator, house, (day, back + HOUR)), abs=1e-6
+    )
+
+    # Nothing changed at Flatpeak: the next refresh of the same range writes nothing.
+    calls.clear()
+    await costs(entry).async_refresh_since(day)
+    assert calls == []

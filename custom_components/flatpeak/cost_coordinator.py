@@ -9,6 +9,7 @@ Each priced stream costs one ``POST /costs/interval/{device id}`` per refresh (p
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 import logging
@@ -27,10 +28,12 @@ from .cost_hours import (
     HOUR,
     HourRow,
     add_costs,
+    changed_rows,
+    empty_hours,
     floor_hour,
     hourly_rows,
-    hours_between,
     local_start,
+    slices,
 )
 from .cost_statistics import (
     CostStatistic,
@@ -54,6 +57,9 @@ HOT_WINDOW = timedelta(hours=48)
 FULL_WINDOW = timedelta(days=30)
 FULL_EVERY = timedelta(hours=24)
 MAX_REPORT_SPAN = timedelta(days=31)
+# Hours per recorder call: the recorder checks each row on the event loop, so a year
+# (8,760 hours) in one call holds the loop for tens of ms; slices yield in between.
+WRITE_SLICE = 500
 STORE_VERSION = 1
 ISSUE_CURRENCY = "currency_mismatch"
 
@@ -213,8 +219,9 @@ class CostCoordinator(DataUpdateCoordinator[CostData]):
                 start = await self._async_window_start(statistic, now, full, month_start)
                 costs = await self._async_costs(statistic, start, end)
                 baseline = await async_baseline(self.hass, statistic.statistic_id, start)
-                hours = hourly_rows(costs, baseline)
-                self._write(statistic, hours)
+                # Worker thread: a year is 8,760 rows, tens of ms on the loop.
+                hours = await self.hass.async_add_executor_job(hourly_rows, costs, baseline)
+                await self._async_write(statistic, hours)
                 data.hours[statistic.statistic_id] = hours
                 if month_start < start:
                     before = await async_hours(
@@ -238,13 +245,19 @@ class CostCoordinator(DataUpdateCoordinator[CostData]):
         self._since = None
         return data
 
-    def _write(self, statistic: CostStatistic, hours: list[HourRow]) -> None:
-        """Queue the hours that differ from what the recorder was last given."""
-        written = self._written.setdefault(statistic.statistic_id, {})
-        changed = [row for row in hours if written.get(row.start) != (row.state, row.sum)]
-        if changed:
-            async_write(self.hass, statistic, self.currency, changed)
-        self._written[statistic.statistic_id] = {row.start: (row.state, row.sum) for row in hours}
+    async def _async_write(self, statistic: CostStatistic, hours: list[HourRow]) -> None:
+        """Queue the hours that differ from what the recorder was last given, in slices.
+
+        The slices are queued in order, each row with its own running sum, so the recorder
+        ends with the same rows as from one call; the loop runs other work in between.
+        """
+        written = self._written.get(statistic.statistic_id, {})
+        changed, now_written = await self.hass.async_add_executor_job(changed_rows, hours, written)
+        for index, rows in enumerate(slices(changed, WRITE_SLICE)):
+            if index:
+                await asyncio.sleep(0)
+            async_write(self.hass, statistic, self.currency, rows)
+        self._written[statistic.statistic_id] = now_written
         self._latest[statistic.statistic_id] = hours[-1].start
 
     async def _async_window_start(
@@ -272,13 +285,15 @@ class CostCoordinator(DataUpdateCoordinator[CostData]):
         One request per 31 days, each folded into hours at once: a year re-imported after
         ``upload_history`` never holds more than a month of report rows.
         """
-        costs = dict.fromkeys(hours_between(start, end), 0.0)
+        # Folding runs in a worker thread (a month at 5 minutes is ~9,000 rows); only this
+        # coroutine touches ``costs`` meanwhile.
+        costs = await self.hass.async_add_executor_job(empty_hours, start, end)
         left = start
         while left < end:
             right = min(end, left + MAX_REPORT_SPAN)
             report = await self.client.get_interval_cost(
                 statistic.device_id, left, right, tariff_direction=statistic.direction
             )
-            add_costs(costs, report.rows)
+            await self.hass.async_add_executor_job(add_costs, costs, report.rows)
             left = right
         return costs

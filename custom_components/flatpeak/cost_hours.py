@@ -49,6 +49,11 @@ def add_costs(hours: dict[datetime, float], rows: Iterable[CostRow]) -> None:
             hours[hour] += row.cost
 
 
+def empty_hours(start: datetime, end: datetime) -> dict[datetime, float]:
+    """Every UTC hour of ``[start, end)`` at a cost of 0, for :func:`add_costs` to fill."""
+    return dict.fromkeys(hours_between(start, end), 0.0)
+
+
 def hourly_rows(costs: dict[datetime, float], baseline: float) -> list[HourRow]:
     """The hours of ``costs`` (every hour of a window, in order) with running sums from
     ``baseline``, the ``sum`` of the last row before the window."""
@@ -58,6 +63,20 @@ def hourly_rows(costs: dict[datetime, float], baseline: float) -> list[HourRow]:
         total += value
         result.append(HourRow(hour, value, total))
     return result
+
+
+def changed_rows(
+    hours: list[HourRow], written: dict[datetime, tuple[float, float]]
+) -> tuple[list[HourRow], dict[datetime, tuple[float, float]]]:
+    """The rows of ``hours`` that differ from ``written`` (what the recorder was last
+    given), and what it will have been given once they are written."""
+    changed = [row for row in hours if written.get(row.start) != (row.state, row.sum)]
+    return changed, {row.start: (row.state, row.sum) for row in hours}
+
+
+def slices(rows: list[HourRow], size: int) -> list[list[HourRow]]:
+    """``rows`` in order, ``size`` at a time."""
+    return [rows[first : first + size] for first in range(0, len(rows), size)]
 
 
 def local_start(now: datetime, zone: tzinfo, period: str) -> datetime:

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import base64
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
+import functools
 import io
 import itertools
 import json
@@ -63,6 +64,9 @@ API_VERSION = "2025-09-14.anode"
 MAX_RECORDS_PER_CALL = 10_000
 # Serialising this many records takes long enough to be worth a worker thread.
 _OFFLOAD_JSON_ABOVE = 1_000
+# Answers this long (a month of cost rows is ~200 kB hourly, ~2 MB at 5 minutes) are
+# decoded and turned into models in a worker thread: on the loop that takes 10-100 ms.
+_OFFLOAD_ANSWER_ABOVE = 64 * 1024
 # Renew the token this long before Flatpeak says it expires (capped at half its lifetime).
 _TOKEN_MARGIN_SECONDS = 120.0
 # Log in at least daily, whatever lifetime Flatpeak states (a huge one must not overflow).
@@ -370,13 +374,14 @@ class FlatpeakClient:
         params = {"tariff_direction": tariff_direction.value}
         if aggregation is not None:
             params["aggregation"] = aggregation.value
-        data = await self._call(
+        cost: EnergyCost = await self._call(
             "POST",
             f"/costs/interval/{_seg(object_id)}",
             params=params,
             json_body={"start_time": format_time(start), "end_time": format_time(end)},
+            decode=EnergyCost.from_dict,
         )
-        return EnergyCost.from_dict(data)
+        return cost
 
     async def get_session_cost(
         self,
@@ -385,12 +390,13 @@ class FlatpeakClient:
         tariff_direction: TariffDirection = TariffDirection.IMPORT,
     ) -> EnergyCost:
         """Cost of every record submitted with ``session_reference_id`` (one request)."""
-        data = await self._call(
+        cost: EnergyCost = await self._call(
             "POST",
             f"/costs/session/{_seg(session_reference_id)}",
             params={"tariff_direction": tariff_direction.value},
+            decode=EnergyCost.from_dict,
         )
-        return EnergyCost.from_dict(data)
+        return cost
 
     async def get_instant_cost(
         self, record: MeterRecord, *, non_persistent: bool = False
@@ -419,8 +425,10 @@ class FlatpeakClient:
             body["start_time"] = format_time(start)
         if tariff_direction is not None:
             body["tariff_direction"] = tariff_direction.value
-        data = await self._call("POST", f"/prices/{_seg(location_id)}", json_body=body)
-        return Prices.from_dict(data)
+        prices: Prices = await self._call(
+            "POST", f"/prices/{_seg(location_id)}", json_body=body, decode=Prices.from_dict
+        )
+        return prices
 
     # -- transport --------------------------------------------------------------------
 
@@ -432,10 +440,12 @@ class FlatpeakClient:
         params: Mapping[str, str] | None = None,
         json_body: Any = None,
         raw_body: bytes | None = None,
+        decode: Callable[[Any], Any] | None = None,
     ) -> Any:
         """An authenticated call: one fresh login and retry after a 401/403.
 
         Returns the decoded JSON of a 2xx answer, of any type: the models check its shape.
+        With ``decode``, returns ``decode(json)`` instead, made where the JSON is decoded.
         """
         body = (
             raw_body
@@ -444,11 +454,13 @@ class FlatpeakClient:
         )
         token = await self._bearer()
         try:
-            return await self._send(method, path, params=params, body=body, token=token)
+            return await self._send(
+                method, path, params=params, body=body, token=token, decode=decode
+            )
         except FlatpeakAuthenticationError:
             _LOGGER.debug("Flatpeak refused the token for %s %s; logging in again", method, path)
         token = await self._bearer(renew=True)
-        return await self._send(method, path, params=params, body=body, token=token)
+        return await self._send(method, path, params=params, body=body, token=token, decode=decode)
 
     async def _send(
         self,
@@ -459,8 +471,12 @@ class FlatpeakClient:
         body: bytes | None = None,
         token: str | None = None,
         authorization: str | None = None,
+        decode: Callable[[Any], Any] | None = None,
     ) -> Any:
-        """One HTTP exchange (two if the account refuses our API version)."""
+        """One HTTP exchange (two if the account refuses our API version).
+
+        A long answer is decoded (and given to ``decode``) in the loop's default executor.
+        """
         while True:
             headers = {"Accept": "application/json"}
             if body is not None:
@@ -492,14 +508,19 @@ class FlatpeakClient:
                 raise FlatpeakConnectionError(
                     f"Cannot reach Flatpeak for {method} {path}: {type(err).__name__}"
                 ) from err
+            answer = functools.partial(
+                _decode_answer,
+                status,
+                text,
+                retry_after=retry_after,
+                what=f"{method} {path}",
+                secrets=self._secrets(token),
+                decode=decode,
+            )
             try:
-                return parse_answer(
-                    status,
-                    text,
-                    retry_after=retry_after,
-                    what=f"{method} {path}",
-                    secrets=self._secrets(token),
-                )
+                if len(text) > _OFFLOAD_ANSWER_ABOVE:
+                    return await asyncio.get_running_loop().run_in_executor(None, answer)
+                return answer()
             except FlatpeakVersionNotSupportedError:
                 if not self._send_version:
                     raise
@@ -518,6 +539,20 @@ class FlatpeakClient:
             self._token,
             token,
         )
+
+
+def _decode_answer(
+    status: int,
+    text: str,
+    *,
+    retry_after: str | None,
+    what: str,
+    secrets: tuple[str | None, ...],
+    decode: Callable[[Any], Any] | None,
+) -> Any:
+    """:func:`parse_answer`, then ``decode`` of a 2xx answer's JSON (thread-safe: pure)."""
+    data = parse_answer(status, text, retry_after=retry_after, what=what, secrets=secrets)
+    return data if decode is None else decode(data)
 
 
 def _payload(body: bytes | None) -> BytesIOPayload | None:
