@@ -291,8 +291,7 @@ class Soak:
         self.outage_window: tuple[datetime, datetime] = self._draw_outage()
         self.down_until: datetime | None = None
         self.charging = False
-        self.events: list[str] = []
-        self.setup_failures = 0
+        self.setup_retries = 0
         self.schedule: dict[datetime, list[str]] = {}
         self.pending: list[str] = []
         self.deck: list[str] = []
@@ -479,7 +478,7 @@ class Soak:
         for entity_id, value in self.house.states().items():
             self.hass.states.async_set(entity_id, value, ENERGY)
         if not await self.hass.config_entries.async_setup(self.entry.entry_id):
-            self.setup_failures += 1  # during the outage: HA retries on its own
+            self.setup_retries += 1  # during the outage: HA retries on its own
         await self.hass.async_block_till_done(wait_background_tasks=True)
 
     async def settle(self) -> None:
@@ -707,6 +706,7 @@ async def test_soak(
         },
         "costs_continuous": all(v.ok for v in costs.values()),
         "faults": dict(sorted(soak.faults.items())),
+        "setups_refused": soak.setup_retries,
         "sessions": {
             "recorded": len(sessions),
             "ended": sum(1 for s in sessions if s.end is not None),
