@@ -23,7 +23,7 @@ from pytest_homeassistant_custom_component.components.recorder.common import (
 )
 from pytest_homeassistant_custom_component.typing import WebSocketGenerator
 
-from custom_components.flatpeak import cost_coordinator
+from custom_components.flatpeak import cost_coordinator, cost_statistics
 from custom_components.flatpeak.client import (
     Aggregation,
     EnergyFlowDirection,
@@ -588,7 +588,7 @@ async def test_a_long_reimport_is_written_in_slices_with_continuous_sums(
         await submit(hass, emulator, house, (start, start + 2 * HOUR), 0.1)
     statistic = stat_id(house, "grid_import_cost")
     calls: list[list[Any]] = []
-    real_write = cost_coordinator.async_write
+    real_write = cost_statistics.async_write
 
     def spy(hass: HomeAssistant, stat: Any, currency: str, rows: list[Any]) -> None:
         if stat.statistic_id == statistic:
