@@ -84,7 +84,8 @@ SETTLE = timedelta(hours=2)
 PERIODS_PER_DAY = 288
 CLIENT_TIMEOUT = 30  # seconds: the integration's client gives up after this
 HANG = 45.0  # a timeout fault hangs this long (on the frozen clock)
-STALL_SECONDS = 120.0  # of wall time without simulated time moving: a deadlock
+NUDGE_SECONDS = 15.0  # of wall time without progress: a request hangs, move the clock
+STALL_SECONDS = 120.0  # of wall time without progress despite that: a deadlock
 
 SENSORS = {
     "grid_import": "sensor.grid_import",
@@ -619,13 +620,20 @@ def completed_events(hass: HomeAssistant) -> dict[str, str]:
 
 
 class Watchdog:
-    """Ends the process when simulated time stops moving: a deadlock must not hang CI."""
+    """Keeps simulated time honest when a request hangs with nobody moving the clock.
 
-    def __init__(self, soak: Soak, limit: float = STALL_SECONDS) -> None:
+    A request that gets no answer waits for the client's timeout, which on HA's frozen clock
+    never comes while the soak waits for that request: after ``NUDGE_SECONDS`` of wall time
+    without progress the clock is moved past the timeout (as real time would). Still stuck
+    after ``STALL_SECONDS``: a deadlock; the stacks are printed and the process ends, so CI
+    does not hang.
+    """
+
+    def __init__(self, soak: Soak) -> None:
         self._soak = soak
-        self._limit = limit
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="soak-watchdog", daemon=True)
+        self.nudges = 0
 
     def __enter__(self) -> Watchdog:
         self._thread.start()
@@ -635,21 +643,29 @@ class Watchdog:
         self._stop.set()
         self._thread.join()
 
+    def _nudge(self) -> None:
+        self.nudges += 1
+        self._soak.freezer.tick(timedelta(seconds=CLIENT_TIMEOUT + 1))
+        async_fire_time_changed(self._soak.hass)
+
     def _run(self) -> None:
-        last = None
-        while not self._stop.wait(self._limit):
-            moment = (self._soak.t, self._soak.now)
-            if moment == last:
-                print(
-                    f"soak: stalled for {self._limit:.0f} s at {moment[1]}; stacks follow",
-                    file=sys.stderr,
-                )
-                faulthandler.dump_traceback(file=sys.stderr, all_threads=True)
-                for task in asyncio.all_tasks(self._soak.hass.loop):
-                    task.print_stack(file=sys.stderr)
-                sys.stderr.flush()
-                os._exit(3)
-            last = moment
+        last: datetime | None = None
+        stuck = 0.0
+        while not self._stop.wait(NUDGE_SECONDS):
+            moment = self._soak.t  # periods done (a nudge moves the clock, not this)
+            if moment != last:
+                last, stuck = moment, 0.0
+                continue
+            stuck += NUDGE_SECONDS
+            if stuck < STALL_SECONDS:
+                self._soak.hass.loop.call_soon_threadsafe(self._nudge)
+                continue
+            print(f"soak: stalled at {self._soak.now}; stacks follow", file=sys.stderr)
+            faulthandler.dump_traceback(file=sys.stderr, all_threads=True)
+            for task in asyncio.all_tasks(self._soak.hass.loop):
+                task.print_stack(file=sys.stderr)
+            sys.stderr.flush()
+            os._exit(3)
 
 
 async def test_soak(
@@ -668,7 +684,7 @@ async def test_soak(
     assert await async_setup_component(hass, "sensor", {})
     random.seed(SEED)  # HA's and the integration's jitter too: the same run every time
     soak = Soak(hass, freezer, emulator, hang, random.Random(SEED))
-    with Watchdog(soak):
+    with Watchdog(soak) as watchdog:
         await soak.setup()
         events = completed_events(hass)
         for _ in range(DAYS):
@@ -676,8 +692,8 @@ async def test_soak(
             for _ in range(PERIODS_PER_DAY):
                 await soak.period(faults=True)
         await soak.settle()
-        energy, streams = await energy_verdict(soak)
-        costs = await cost_verdicts(soak)
+    energy, streams = await energy_verdict(soak)
+    costs = await cost_verdicts(soak)
     await hass.async_block_till_done(wait_background_tasks=True)
 
     assert soak.entry is not None
@@ -707,6 +723,7 @@ async def test_soak(
         "costs_continuous": all(v.ok for v in costs.values()),
         "faults": dict(sorted(soak.faults.items())),
         "setups_refused": soak.setup_retries,
+        "hung_requests_timed_out": watchdog.nudges,
         "sessions": {
             "recorded": len(sessions),
             "ended": sum(1 for s in sessions if s.end is not None),
