@@ -370,7 +370,9 @@ async def run(args: argparse.Namespace, procs: Processes, stop: asyncio.Event) -
         await ha.onboard()
         await ha.wait_running()
         # HA 2026.11+ keeps YAML http settings only once promoted; older lines don't know it.
-        await ha.ws({"type": "http/config/promote"})
+        promoted = await ha.ws({"type": "http/config/promote"})
+        if not promoted["success"] and promoted["error"]["code"] != "unknown_command":
+            raise DevelopError(f"http/config/promote failed: {promoted['error']}")
         version = (await ha.rest("GET", "/api/config"))["version"]
         await save_energy_prefs(ha, None, None)
         entry_id = await configure(ha, emulator)
