@@ -1064,6 +1064,29 @@ async def test_large_submission_sends_a_payload_not_raw_bytes(
     assert len(emulator.state.records()) == 10_000
 
 
+async def test_a_reset_connection_resends_the_whole_body_or_fails_cleanly(
+    emulator: Emulator, client: FlatpeakClient
+) -> None:
+    """aiohttp retries a PUT once when a kept-alive connection is reset, with the same
+    payload. Found by the soak: on aiohttp 3.11 a read-once payload made that retry fail with
+    "I/O operation on closed file" or send an empty body (400 invalid_json). Each attempt must
+    send the whole body, or the call must fail as a connection error (retried next cycle)."""
+    device = await client.create_device("ha-meter", location_ids=[emulator.location_id])
+    records = [
+        record(emulator, 5 * i, 0.25, device_id=device.id, record_reference_id=f"reset{i}")
+        for i in range(3)
+    ]
+    for round_ in range(3):  # the connection is kept alive from the call before
+        emulator.state.drop_next("/meters/interval", processed=round_ == 1)
+        try:
+            batch = await client.submit_interval_records(records)
+        except FlatpeakConnectionError:
+            batch = await client.submit_interval_records(records)  # the next cycle
+        assert batch.records_accepted == 3
+    stored = emulator.state.records(device_id=device.id)
+    assert sorted(r["energy_wh"] for r in stored) == pytest.approx([250.0] * 3)
+
+
 @pytest.mark.parametrize("token", ["tok\r\nX-Injected: 1", "two words", "t\u00f6k", "tok\x00"])
 async def test_login_refuses_a_token_that_cannot_be_sent(
     emulator: Emulator, client: FlatpeakClient, token: str

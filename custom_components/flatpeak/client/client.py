@@ -11,7 +11,6 @@ import base64
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 import functools
-import io
 import itertools
 import json
 import logging
@@ -21,7 +20,8 @@ from typing import Any
 from urllib.parse import quote
 
 import aiohttp
-from aiohttp.payload import BytesIOPayload
+from aiohttp.abc import AbstractStreamWriter
+from aiohttp.payload import Payload
 from yarl import URL
 
 from .answers import parse_answer, redact
@@ -555,12 +555,37 @@ def _decode_answer(
     return data if decode is None else decode(data)
 
 
-def _payload(body: bytes | None) -> BytesIOPayload | None:
-    """A fresh payload per request: aiohttp warns that large raw ``bytes`` block the loop
-    (and a payload is read once, so a retry needs its own)."""
-    if body is None:
-        return None
-    return BytesIOPayload(io.BytesIO(body), content_type="application/json")
+class JsonBody(Payload):
+    """A request body that every attempt sends whole.
+
+    aiohttp (3.11, on HA 2025.4) retries an idempotent request once when a kept-alive
+    connection is reset, with the same payload: a ``BytesIOPayload`` is spent by then, so the
+    retry failed with "I/O operation on closed file" or sent an empty body. Raw ``bytes``
+    would be resent, but aiohttp warns about large ones; writing bytes already in memory is
+    one buffer copy, which is all ``BytesPayload`` does too.
+    """
+
+    _value: bytes
+
+    def __init__(self, body: bytes) -> None:
+        super().__init__(body, content_type="application/json")
+        self._size = len(body)
+
+    def decode(self, encoding: str = "utf-8", errors: str = "strict") -> str:
+        return self._value.decode(encoding, errors)
+
+    async def write(self, writer: AbstractStreamWriter) -> None:
+        await writer.write(self._value)
+
+    async def write_with_length(
+        self, writer: AbstractStreamWriter, content_length: int | None
+    ) -> None:
+        """aiohttp 3.12 and later write through this."""
+        await writer.write(self._value if content_length is None else self._value[:content_length])
+
+
+def _payload(body: bytes | None) -> JsonBody | None:
+    return None if body is None else JsonBody(body)
 
 
 def _seg(value: str) -> str:
