@@ -9,9 +9,11 @@ Each priced stream costs one ``POST /costs/interval/{device id}`` per refresh (p
 
 from __future__ import annotations
 
+from array import array
 import asyncio
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+import functools
 import logging
 from typing import TYPE_CHECKING, Any
 
@@ -26,14 +28,12 @@ from .client import FlatpeakClient, FlatpeakError, FlatpeakTariffError, Location
 from .const import CONF_HISTORY_DAYS, DEFAULT_HISTORY_DAYS, DOMAIN
 from .cost_hours import (
     HOUR,
-    HourRow,
-    add_costs,
-    changed_rows,
-    empty_hours,
+    CostHours,
+    add_cost,
+    changed_hours,
+    empty_costs,
     floor_hour,
-    hourly_rows,
     local_start,
-    slices,
 )
 from .cost_statistics import (
     CostStatistic,
@@ -68,7 +68,7 @@ ISSUE_CURRENCY = "currency_mismatch"
 class CostData:
     """Per statistic id: the hours of the latest window, and what the month cost before it."""
 
-    hours: dict[str, list[HourRow]] = field(default_factory=dict)
+    hours: dict[str, CostHours] = field(default_factory=dict)
     month_before_window: dict[str, float] = field(default_factory=dict)
     updated: datetime | None = None
 
@@ -78,9 +78,9 @@ class CostData:
         if hours is None:
             return None
         before = 0.0
-        if hours and since < hours[0].start:
+        if len(hours) and since < hours.start:
             before = self.month_before_window.get(statistic_id, 0.0)
-        return before + sum(row.state for row in hours if row.start >= since)
+        return before + hours.total_since(since)
 
 
 def _store(hass: HomeAssistant, entry_id: str) -> Store[dict[str, Any]]:
@@ -123,7 +123,7 @@ class CostCoordinator(DataUpdateCoordinator[CostData]):
         self._store = _store(hass, entry.entry_id)
         self._latest: dict[str, datetime] = {}
         # What each statistic's hours were last written as: only changes are written again.
-        self._written: dict[str, dict[datetime, tuple[float, float]]] = {}
+        self._written: dict[str, CostHours] = {}
         self._history = timedelta(days=entry.options.get(CONF_HISTORY_DAYS, DEFAULT_HISTORY_DAYS))
         self._full_at: datetime | None = None
         self._since: datetime | None = None
@@ -219,8 +219,10 @@ class CostCoordinator(DataUpdateCoordinator[CostData]):
                 start = await self._async_window_start(statistic, now, full, month_start)
                 costs = await self._async_costs(statistic, start, end)
                 baseline = await async_baseline(self.hass, statistic.statistic_id, start)
-                # Worker thread: a year is 8,760 rows, tens of ms on the loop.
-                hours = await self.hass.async_add_executor_job(hourly_rows, costs, baseline)
+                # Worker thread: a year is 8,760 hours, tens of ms on the loop.
+                hours = await self.hass.async_add_executor_job(
+                    CostHours.from_costs, start, costs, baseline
+                )
                 await self._async_write(statistic, hours)
                 data.hours[statistic.statistic_id] = hours
                 if month_start < start:
@@ -245,20 +247,25 @@ class CostCoordinator(DataUpdateCoordinator[CostData]):
         self._since = None
         return data
 
-    async def _async_write(self, statistic: CostStatistic, hours: list[HourRow]) -> None:
+    async def _async_write(self, statistic: CostStatistic, hours: CostHours) -> None:
         """Queue the hours that differ from what the recorder was last given, in slices.
 
         The slices are queued in order, each row with its own running sum, so the recorder
-        ends with the same rows as from one call; the loop runs other work in between.
+        ends with the same rows as from one call; the loop runs other work in between. Rows
+        are made one slice at a time, just before it is queued: a year re-imported never
+        has an object per hour alive at once (that many survivors make the garbage
+        collector run full collections of all of Home Assistant, on the loop).
         """
-        written = self._written.get(statistic.statistic_id, {})
-        changed, now_written = await self.hass.async_add_executor_job(changed_rows, hours, written)
-        for index, rows in enumerate(slices(changed, WRITE_SLICE)):
-            if index:
+        written = self._written.get(statistic.statistic_id)
+        changed = await self.hass.async_add_executor_job(changed_hours, hours, written)
+        for first in range(0, len(changed), WRITE_SLICE):
+            if first:
                 await asyncio.sleep(0)
+            rows = hours.rows(changed[first : first + WRITE_SLICE])
             async_write(self.hass, statistic, self.currency, rows)
-        self._written[statistic.statistic_id] = now_written
-        self._latest[statistic.statistic_id] = hours[-1].start
+            del rows
+        self._written[statistic.statistic_id] = hours
+        self._latest[statistic.statistic_id] = hours.start + (len(hours) - 1) * HOUR
 
     async def _async_window_start(
         self, statistic: CostStatistic, now: datetime, full: bool, month_start: datetime
@@ -279,21 +286,26 @@ class CostCoordinator(DataUpdateCoordinator[CostData]):
 
     async def _async_costs(
         self, statistic: CostStatistic, start: datetime, end: datetime
-    ) -> dict[datetime, float]:
-        """What each UTC hour of ``[start, end)`` cost, from the device's report.
+    ) -> array[float]:
+        """What each UTC hour of ``[start, end)`` cost (index 0: ``start``), from the
+        device's report.
 
-        One request per 31 days, each folded into hours at once: a year re-imported after
-        ``upload_history`` never holds more than a month of report rows.
+        One request per 31 days, each row folded into its hour as the answer is decoded (a
+        worker thread for a long answer; a month at 5 minutes is ~9,000 rows), its JSON
+        dropped at once: a year re-imported after ``upload_history`` never holds more than
+        one report's JSON, and no object per hour. Only this coroutine touches ``costs``.
         """
-        # Folding runs in a worker thread (a month at 5 minutes is ~9,000 rows); only this
-        # coroutine touches ``costs`` meanwhile.
-        costs = await self.hass.async_add_executor_job(empty_hours, start, end)
+        costs = empty_costs(start, end)
+        fold = functools.partial(add_cost, costs, start)
         left = start
         while left < end:
             right = min(end, left + MAX_REPORT_SPAN)
-            report = await self.client.get_interval_cost(
-                statistic.device_id, left, right, tariff_direction=statistic.direction
+            await self.client.get_interval_cost(
+                statistic.device_id,
+                left,
+                right,
+                tariff_direction=statistic.direction,
+                each_row=fold,
             )
-            await self.hass.async_add_executor_job(add_costs, costs, report.rows)
             left = right
         return costs

@@ -7,6 +7,7 @@ on from the last row before the window: re-importing never leaves a jump, gap or
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
@@ -30,53 +31,78 @@ def floor_hour(value: datetime) -> datetime:
     return value.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
 
 
-def hours_between(start: datetime, end: datetime) -> list[datetime]:
-    """Every UTC hour start in ``[start, end)``; ``start`` is a whole hour."""
-    hours = []
-    hour = start
-    while hour < end:
-        hours.append(hour)
-        hour += HOUR
-    return hours
+def hour_count(start: datetime, end: datetime) -> int:
+    """How many UTC hours ``[start, end)`` has; ``start`` is a whole hour."""
+    return max(0, -((start - end) // HOUR))
 
 
-def add_costs(hours: dict[datetime, float], rows: Iterable[CostRow]) -> None:
-    """Add each row's cost to the UTC hour its period starts in (the uploader's records
-    never cross an hour); rows outside ``hours`` are left out."""
-    for row in rows:
-        hour = floor_hour(row.start_time)
-        if hour in hours:
-            hours[hour] += row.cost
+def empty_costs(start: datetime, end: datetime) -> array[float]:
+    """Every UTC hour of ``[start, end)`` at a cost of 0, for :func:`add_cost` to fill:
+    one float per hour in an array, not an object (or two) per hour."""
+    return array("d", bytes(8 * hour_count(start, end)))
 
 
-def empty_hours(start: datetime, end: datetime) -> dict[datetime, float]:
-    """Every UTC hour of ``[start, end)`` at a cost of 0, for :func:`add_costs` to fill."""
-    return dict.fromkeys(hours_between(start, end), 0.0)
+def add_cost(costs: array[float], start: datetime, row: CostRow) -> None:
+    """Add the row's cost to the UTC hour its period starts in (the uploader's records
+    never cross an hour); ``costs[0]`` is the hour ``start``. Rows outside are left out."""
+    index = (row.start_time - start) // HOUR
+    if 0 <= index < len(costs):
+        costs[index] += row.cost
 
 
-def hourly_rows(costs: dict[datetime, float], baseline: float) -> list[HourRow]:
-    """The hours of ``costs`` (every hour of a window, in order) with running sums from
-    ``baseline``, the ``sum`` of the last row before the window."""
-    result = []
-    total = baseline
-    for hour, value in costs.items():
-        total += value
-        result.append(HourRow(hour, value, total))
-    return result
+@dataclass(frozen=True, slots=True)
+class CostHours:
+    """Every UTC hour of a window from ``start``: what each cost (``states``) and the
+    running ``sums``, as arrays: a year is two arrays, not 8,760 rows of objects."""
+
+    start: datetime
+    states: array[float]
+    sums: array[float]
+
+    @classmethod
+    def from_costs(cls, start: datetime, costs: array[float], baseline: float) -> CostHours:
+        """The hours of ``costs`` with running sums from ``baseline``, the ``sum`` of the
+        last row before the window."""
+        sums = array("d")
+        total = baseline
+        for value in costs:
+            total += value
+            sums.append(total)
+        return cls(start, costs, sums)
+
+    def __len__(self) -> int:
+        return len(self.states)
+
+    def row(self, index: int) -> HourRow:
+        """The ``index``-th hour as a row."""
+        return HourRow(self.start + index * HOUR, self.states[index], self.sums[index])
+
+    def rows(self, indexes: Iterable[int]) -> list[HourRow]:
+        """The rows of ``indexes``."""
+        return [self.row(index) for index in indexes]
+
+    def total_since(self, since: datetime) -> float:
+        """What the hours from ``since`` cost."""
+        first = max(0, -((self.start - since) // HOUR))
+        return sum(self.states[first:])
 
 
-def changed_rows(
-    hours: list[HourRow], written: dict[datetime, tuple[float, float]]
-) -> tuple[list[HourRow], dict[datetime, tuple[float, float]]]:
-    """The rows of ``hours`` that differ from ``written`` (what the recorder was last
-    given), and what it will have been given once they are written."""
-    changed = [row for row in hours if written.get(row.start) != (row.state, row.sum)]
-    return changed, {row.start: (row.state, row.sum) for row in hours}
-
-
-def slices(rows: list[HourRow], size: int) -> list[list[HourRow]]:
-    """``rows`` in order, ``size`` at a time."""
-    return [rows[first : first + size] for first in range(0, len(rows), size)]
+def changed_hours(hours: CostHours, written: CostHours | None) -> array[int]:
+    """The indexes of the hours of ``hours`` that differ from ``written`` (what the recorder
+    was last given: ``hours`` is what it will have been given once they are written)."""
+    changed = array("q")
+    if written is None:
+        changed.extend(range(len(hours)))
+        return changed
+    offset = (hours.start - written.start) // HOUR
+    count = len(written)
+    old_states, old_sums = written.states, written.sums
+    for index, (state, total) in enumerate(zip(hours.states, hours.sums, strict=True)):
+        old = index + offset
+        if 0 <= old < count and old_states[old] == state and old_sums[old] == total:
+            continue
+        changed.append(index)
+    return changed
 
 
 def local_start(now: datetime, zone: tzinfo, period: str) -> datetime:

@@ -37,6 +37,7 @@ from .models import (
     Aggregation,
     ConnectResult,
     ConnectToken,
+    CostRow,
     CumulativeReading,
     Device,
     DeviceType,
@@ -367,8 +368,13 @@ class FlatpeakClient:
         *,
         tariff_direction: TariffDirection = TariffDirection.IMPORT,
         aggregation: Aggregation | None = None,
+        each_row: Callable[[CostRow], None] | None = None,
     ) -> EnergyCost:
-        """Cost of the records of a location or device in ``[start, end)`` (one request)."""
+        """Cost of the records of a location or device in ``[start, end)`` (one request).
+
+        With ``each_row``, every row is given to it where the answer is decoded (a worker
+        thread for a long answer) and not kept: the report's ``rows`` is empty.
+        """
         if end <= start:
             raise ValueError("end must be after start")
         params = {"tariff_direction": tariff_direction.value}
@@ -379,7 +385,9 @@ class FlatpeakClient:
             f"/costs/interval/{_seg(object_id)}",
             params=params,
             json_body={"start_time": format_time(start), "end_time": format_time(end)},
-            decode=EnergyCost.from_dict,
+            decode=EnergyCost.from_dict
+            if each_row is None
+            else functools.partial(EnergyCost.from_dict, each_row=each_row),
         )
         return cost
 

@@ -8,7 +8,7 @@ absent or ``null`` get their documented default.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -480,19 +480,31 @@ class EnergyCost:
     rows: list[CostRow]
 
     @classmethod
-    def from_dict(cls, data: Any) -> EnergyCost:
-        """Build from the response of the cost endpoints (``data`` is required)."""
+    def from_dict(cls, data: Any, each_row: Callable[[CostRow], None] | None = None) -> EnergyCost:
+        """Build from the response of the cost endpoints (``data`` is required).
+
+        With ``each_row``, each row is checked the same way and given to it instead of
+        kept (``rows`` is empty), and the decoded JSON of a row is dropped once it is read:
+        a long report never has all of its rows alive at once twice over.
+        """
         what = "energy_cost"
         body = json_object(data, what)
         rows = array(body, "data", what, required=True)
-        return cls(
+        cost = cls(
             id=optional_str(body, "id", what),
             object_id=optional_str(body, "object_id", what),
             tariff_direction=optional_str(body, "tariff_direction", what),
             timezone=optional_str(body, "location_timezone", what),
             currency_code=optional_str(body, "currency_code", what) or "",
-            rows=[CostRow.from_dict(row, f"{what}.data[{i}]") for i, row in enumerate(rows)],
+            rows=[]
+            if each_row is not None
+            else [CostRow.from_dict(row, f"{what}.data[{i}]") for i, row in enumerate(rows)],
         )
+        if each_row is not None:
+            for i, row in enumerate(rows):
+                rows[i] = None
+                each_row(CostRow.from_dict(row, f"{what}.data[{i}]"))
+        return cost
 
     @property
     def total_cost(self) -> float:
