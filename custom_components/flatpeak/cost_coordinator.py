@@ -27,7 +27,6 @@ from homeassistant.util import dt as dt_util
 from .client import FlatpeakClient, FlatpeakError, FlatpeakTariffError, Location
 from .const import CONF_HISTORY_DAYS, DEFAULT_HISTORY_DAYS, DOMAIN
 from .cost_hours import (
-    HOUR,
     CostHours,
     add_cost,
     changed_hours,
@@ -44,6 +43,7 @@ from .cost_statistics import (
     async_write,
     entry_cost_statistics,
 )
+from .planner import HOUR
 
 if TYPE_CHECKING:
     from homeassistant.config_entries import ConfigEntry
@@ -127,6 +127,7 @@ class CostCoordinator(DataUpdateCoordinator[CostData]):
         self._history = timedelta(days=entry.options.get(CONF_HISTORY_DAYS, DEFAULT_HISTORY_DAYS))
         self._full_at: datetime | None = None
         self._since: datetime | None = None
+        self._refresh_lock = asyncio.Lock()
         self.data = CostData()
 
     async def async_setup(self, uploads: UploadCoordinator) -> None:
@@ -135,7 +136,8 @@ class CostCoordinator(DataUpdateCoordinator[CostData]):
         stored = await self._store.async_load() or {}
         current = [s.statistic_id for s in self.statistics]
         async_clear(self.hass, sorted(set(stored.get("statistics", [])) - set(current)))
-        await self._store.async_save({"statistics": current})
+        if stored.get("statistics") != current:
+            await self._store.async_save({"statistics": current})
         for statistic in self.statistics:
             async_write(self.hass, statistic, self.currency, [])
         self._check_currency()
@@ -206,7 +208,14 @@ class CostCoordinator(DataUpdateCoordinator[CostData]):
         )
 
     async def _async_update_data(self) -> CostData:
+        """One refresh at a time: ``async_refresh_since`` refreshes at once, past the
+        debouncer, and two runs could read the same baseline and write sums with a jump."""
+        async with self._refresh_lock:
+            return await self._async_import()
+
+    async def _async_import(self) -> CostData:
         """Re-import each statistic's window; totals for the sensors from the same hours."""
+        since = self._since
         now = dt_util.utcnow()
         if not self.gate.allowed(now):
             return self.data
@@ -244,7 +253,8 @@ class CostCoordinator(DataUpdateCoordinator[CostData]):
         self.gate.succeeded()
         if full:
             self._full_at = now
-        self._since = None
+        if self._since == since:  # else a later range was asked for meanwhile: the next run
+            self._since = None
         return data
 
     async def _async_write(self, statistic: CostStatistic, hours: CostHours) -> None:

@@ -10,11 +10,10 @@ from __future__ import annotations
 from array import array
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta, tzinfo
+from datetime import datetime, tzinfo
 
 from .client import CostRow
-
-HOUR = timedelta(hours=1)
+from .planner import HOUR, floor_time
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,7 +27,7 @@ class HourRow:
 
 def floor_hour(value: datetime) -> datetime:
     """The UTC hour ``value`` falls in."""
-    return value.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+    return floor_time(value, HOUR)
 
 
 def hour_count(start: datetime, end: datetime) -> int:
@@ -83,7 +82,7 @@ class CostHours:
 
     def total_since(self, since: datetime) -> float:
         """What the hours from ``since`` cost."""
-        first = max(0, -((self.start - since) // HOUR))
+        first = hour_count(self.start, since)
         return sum(self.states[first:])
 
 

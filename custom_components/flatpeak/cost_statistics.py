@@ -31,7 +31,8 @@ from .const import (
     DOMAIN,
     SUBENTRY_EV_CHARGER,
 )
-from .cost_hours import HOUR, HourRow
+from .cost_hours import HourRow
+from .planner import HOUR
 
 if TYPE_CHECKING:
     from homeassistant.config_entries import ConfigEntry

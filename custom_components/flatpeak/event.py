@@ -75,6 +75,6 @@ class FlatpeakSessionEvent(CoordinatorEntity[SessionCostCoordinator], EventEntit
         for item in pending:
             if item.cost is None:
                 continue
-            self.coordinator.async_notified(self._subentry_id, item.session.id)
+            self.coordinator.async_notified(item.session.id)
             self._trigger_event(SESSION_COMPLETED, completed_data(item.session, item.cost))
             self.async_write_ha_state()

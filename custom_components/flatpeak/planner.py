@@ -14,7 +14,7 @@ HA's statistics, and a one-period spike never stays at Flatpeak.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 import math
@@ -94,7 +94,7 @@ def record_reference_id(device_id: str, stream: str, start: datetime) -> str:
     return f"ha-{device_id}-{stream}-{int(start.timestamp())}"
 
 
-def rows_from_statistics(rows: Iterable[dict[str, object]]) -> list[StatRow]:
+def rows_from_statistics(rows: Iterable[Mapping[str, object]]) -> list[StatRow]:
     """StatRows from recorder rows (``start`` as a timestamp or datetime, ``change`` maybe None)."""
     result: list[StatRow] = []
     for row in rows:

@@ -19,7 +19,7 @@ from homeassistant.util import dt as dt_util
 from .client import PriceSlot, TariffDirection
 from .const import CONF_DEVICE_ID, SUBENTRY_HOUSE_METER
 from .entity import subentry_device_info
-from .prices import PriceCoordinator, next_change, slot_at
+from .prices import PriceCoordinator, next_change
 
 if TYPE_CHECKING:
     from homeassistant.config_entries import ConfigSubentry
@@ -140,8 +140,8 @@ class FlatpeakPriceSensor(CoordinatorEntity[PriceCoordinator], SensorEntity):
             self._slot = self._next = None
             return
         self._currency = schedule.currency_code or self.coordinator.currency
-        self._slot = slot_at(schedule, now)
-        self._next = slot_at(schedule, self._slot.valid_to) if self._slot else None
+        self._slot = schedule.slot_at(now)
+        self._next = schedule.slot_at(self._slot.valid_to) if self._slot else None
         if (change := next_change(schedule, now)) is not None:
             self._unsub_change = async_track_point_in_utc_time(
                 self.hass, self._async_price_changes, change

@@ -20,7 +20,6 @@ from .client import (
     FlatpeakTariffError,
     Location,
     Prices,
-    PriceSlot,
     TariffDirection,
 )
 from .const import DOMAIN
@@ -56,14 +55,6 @@ def refetch_at(prices: Prices, now: datetime) -> datetime:
     end = max((slot.valid_to for slot in prices.slots), default=now)
     wanted = min(wanted, end - ENDING_SOON)
     return min(max(wanted, now + REFRESH_MIN), now + REFRESH_MAX)
-
-
-def slot_at(prices: Prices, when: datetime) -> PriceSlot | None:
-    """The slot valid at ``when`` (``valid_from <= when < valid_to``), or ``None``."""
-    for slot in prices.slots:
-        if slot.valid_from <= when < slot.valid_to:
-            return slot
-    return None
 
 
 def next_change(prices: Prices, when: datetime) -> datetime | None:

@@ -59,7 +59,7 @@ GET_PRICES_SCHEMA = vol.Schema(
         vol.Optional(ATTR_START): cv.datetime,
         vol.Optional(ATTR_END): cv.datetime,
         vol.Optional(ATTR_DIRECTION, default=["import"]): vol.All(
-            cv.ensure_list, [vol.In(list(DIRECTIONS))]
+            cv.ensure_list, vol.Length(min=1), [vol.In(list(DIRECTIONS))]
         ),
     }
 )

@@ -5,7 +5,6 @@ Each family lives in its own module; this one registers them all and keeps uploa
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 from homeassistant.core import HomeAssistant, ServiceCall, ServiceResponse, SupportsResponse
@@ -17,9 +16,9 @@ from .action_helpers import (
     ATTR_CONFIG_ENTRY,
     ATTR_END,
     ATTR_START,
-    aware as _aware,
-    loaded_entry as _loaded_entry,
-    utc as _utc,
+    checked_range,
+    loaded_entry,
+    utc,
 )
 from .client import FlatpeakError
 from .compat import vol
@@ -33,8 +32,6 @@ from .report_actions import (
     async_get_prices,
 )
 from .simulate_action import SERVICE_SIMULATE_COST, SIMULATE_COST_SCHEMA, async_simulate_cost
-
-__all__ = ["_aware", "_loaded_entry", "_utc", "async_setup_services"]
 
 SERVICE_UPLOAD_HISTORY = "upload_history"
 
@@ -68,19 +65,12 @@ def async_setup_services(hass: HomeAssistant) -> None:
 
 async def _async_upload_history(call: ServiceCall) -> ServiceResponse:
     """Send the energy of ``[start, end)`` again (or for the first time)."""
-    entry = _loaded_entry(call)
-    start = _utc(call.data[ATTR_START])
-    end = _utc(call.data.get(ATTR_END) or dt_util.utcnow())
+    entry = loaded_entry(call)
+    start = utc(call.data[ATTR_START])
+    end = utc(call.data.get(ATTR_END) or dt_util.utcnow())
     if start > dt_util.utcnow():
         raise ServiceValidationError(translation_domain=DOMAIN, translation_key="start_in_future")
-    if end <= start:
-        raise ServiceValidationError(translation_domain=DOMAIN, translation_key="end_before_start")
-    if end - start > timedelta(days=MAX_HISTORY_DAYS):
-        raise ServiceValidationError(
-            translation_domain=DOMAIN,
-            translation_key="range_too_long",
-            translation_placeholders={"days": str(MAX_HISTORY_DAYS)},
-        )
+    checked_range(start, end, MAX_HISTORY_DAYS, "range_too_long")
     try:
         result: dict[str, Any] = await entry.runtime_data.uploads.async_upload_history(start, end)
     except FlatpeakError as err:

@@ -153,7 +153,7 @@ class SessionCostCoordinator(DataUpdateCoordinator[None]):
         ]
 
     @callback
-    def async_notified(self, subentry_id: str, session_id: str) -> None:
+    def async_notified(self, session_id: str) -> None:
         """The event of a session fired: remember it with the sessions (saved at once)."""
         if (cost := self._progress.session_costs.get(session_id)) is not None:
             cost.notified = True

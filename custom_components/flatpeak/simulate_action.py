@@ -8,7 +8,7 @@ ignored the flag.
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from homeassistant.components.recorder.statistics import get_metadata, statistics_during_period
@@ -42,6 +42,7 @@ from .client import (
 )
 from .compat import vol
 from .const import DOMAIN
+from .planner import rows_from_statistics
 from .profile import MAX_INPUT_INTERVALS, Interval, ProfileError, checked, merged
 
 if TYPE_CHECKING:
@@ -115,12 +116,10 @@ async def _from_statistics(
         {"energy": "kWh"},
         {"change"},
     )
-    intervals = []
-    for row in rows.get(entity_id, []):
-        if (change := row.get("change")) is None:
-            continue
-        begin = datetime.fromtimestamp(float(row["start"]), UTC)
-        intervals.append(Interval(begin, begin + HOUR, float(change)))
+    intervals = [
+        Interval(row.start, row.start + HOUR, row.kwh)
+        for row in rows_from_statistics(rows.get(entity_id, []))
+    ]
     if not intervals:
         raise _invalid("entity_no_statistics_in_period", entity_id=entity_id)
     return intervals

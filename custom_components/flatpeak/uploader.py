@@ -65,7 +65,7 @@ def _read_rows(
 ) -> dict[str, list[StatRow]]:
     """Recorder executor: the ``change`` rows of each sensor, in kWh."""
     rows = statistics_during_period(hass, start, end, entity_ids, period, UNITS, {"change"})
-    return {entity_id: rows_from_statistics(items) for entity_id, items in rows.items()}  # type: ignore[arg-type]
+    return {entity_id: rows_from_statistics(items) for entity_id, items in rows.items()}
 
 
 class Uploader:

@@ -385,9 +385,7 @@ class FlatpeakClient:
             f"/costs/interval/{_seg(object_id)}",
             params=params,
             json_body={"start_time": format_time(start), "end_time": format_time(end)},
-            decode=EnergyCost.from_dict
-            if each_row is None
-            else functools.partial(EnergyCost.from_dict, each_row=each_row),
+            decode=functools.partial(EnergyCost.from_dict, each_row=each_row),
         )
         return cost
 
@@ -574,6 +572,7 @@ class JsonBody(Payload):
     """
 
     _value: bytes
+    _autoclose = True  # bytes in memory, nothing to close (aiohttp 3.12+; 3.11 ignores it)
 
     def __init__(self, body: bytes) -> None:
         super().__init__(body, content_type="application/json")

@@ -583,12 +583,16 @@ class Prices:
             ],
         )
 
-    def price_at(self, when: datetime) -> float | None:
-        """The price valid at ``when``, or ``None`` outside the slots."""
+    def slot_at(self, when: datetime) -> PriceSlot | None:
+        """The slot valid at ``when`` (``valid_from <= when < valid_to``), or ``None``."""
         for slot in self.slots:
             if slot.valid_from <= when < slot.valid_to:
-                return slot.price
+                return slot
         return None
+
+    def price_at(self, when: datetime) -> float | None:
+        """The price valid at ``when``, or ``None`` outside the slots."""
+        return slot.price if (slot := self.slot_at(when)) else None
 
 
 @dataclass(frozen=True, slots=True)
