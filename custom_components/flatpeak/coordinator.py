@@ -301,6 +301,11 @@ class UploadCoordinator(DataUpdateCoordinator[UploadStatus]):
             },
         }
 
+    def confirmed_periods(self, stream_key: str) -> list[tuple[int, int]]:
+        """The ranges (Unix seconds) of a stream's periods Flatpeak confirmed with energy."""
+        ledger = self._progress.confirmed.get(stream_key)
+        return ledger.ranges() if ledger is not None else []
+
     @property
     def status(self) -> UploadStatus:
         """The latest status, also after a failed cycle."""

@@ -9,17 +9,18 @@ Each priced stream costs one ``POST /costs/interval/{device id}`` per refresh (p
 
 from __future__ import annotations
 
-from array import array
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 import functools
 import logging
+import math
 from typing import TYPE_CHECKING, Any
 
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import issue_registry as ir
-from homeassistant.helpers.event import async_track_time_change
+from homeassistant.helpers.event import async_call_later, async_track_point_in_utc_time
 from homeassistant.helpers.storage import Store
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
 from homeassistant.util import dt as dt_util
@@ -28,11 +29,14 @@ from .client import FlatpeakClient, FlatpeakError, FlatpeakTariffError, Location
 from .const import CONF_HISTORY_DAYS, DEFAULT_HISTORY_DAYS, DOMAIN
 from .cost_hours import (
     CostHours,
-    add_cost,
+    ReportFold,
+    Settled,
     changed_hours,
-    empty_costs,
+    expected_rows,
     floor_hour,
+    known_hours,
     local_start,
+    settle,
 )
 from .cost_statistics import (
     CostStatistic,
@@ -62,25 +66,46 @@ MAX_REPORT_SPAN = timedelta(days=31)
 WRITE_SLICE = 500
 STORE_VERSION = 1
 ISSUE_CURRENCY = "currency_mismatch"
+ISSUE_REPORT_CURRENCY = "report_currency"
+# Reports that could not account for what was sent are asked for again: 1 min, 2, 4 ... 1 h.
+OWED_RETRY_BASE = timedelta(minutes=1)
+OWED_RETRY_MAX = timedelta(hours=1)
 
 
 @dataclass(slots=True)
 class CostData:
-    """Per statistic id: the hours of the latest window, and what the month cost before it."""
+    """Per statistic id: the hours of the latest window, and what the month cost before it;
+    ``incomplete``: the statistics whose latest report could not account for what was sent
+    (their hours are the ones written before)."""
 
     hours: dict[str, CostHours] = field(default_factory=dict)
     month_before_window: dict[str, float] = field(default_factory=dict)
     updated: datetime | None = None
+    incomplete: set[str] = field(default_factory=set)
+    # by statistic id: hours no figure is known for (Flatpeak could not account for them)
+    missing: dict[str, tuple[datetime, ...]] = field(default_factory=dict)
 
     def total(self, statistic_id: str, since: datetime) -> float | None:
-        """What the hours from ``since`` cost, or None before the first import."""
+        """What the time from ``since`` cost; None before the first import, or while an
+        hour from ``since`` has no known figure (a total without it would be wrong)."""
         hours = self.hours.get(statistic_id)
         if hours is None:
             return None
+        if any(hour + HOUR > since for hour in self.missing.get(statistic_id, ())):
+            return None
         before = 0.0
-        if len(hours) and since < hours.start:
+        if since < hours.start:
             before = self.month_before_window.get(statistic_id, 0.0)
         return before + hours.total_since(since)
+
+    def keep(self, previous: CostData, statistic_id: str) -> None:
+        """Carry a statistic's figures over from ``previous`` (nothing new was usable)."""
+        if (hours := previous.hours.get(statistic_id)) is not None:
+            self.hours[statistic_id] = hours
+        if (before := previous.month_before_window.get(statistic_id)) is not None:
+            self.month_before_window[statistic_id] = before
+        if missing := previous.missing.get(statistic_id):
+            self.missing[statistic_id] = missing
 
 
 def _store(hass: HomeAssistant, entry_id: str) -> Store[dict[str, Any]]:
@@ -96,6 +121,7 @@ async def async_remove_costs(hass: HomeAssistant, entry: ConfigEntry) -> None:
     async_clear(hass, sorted(ids))
     await store.async_remove()
     ir.async_delete_issue(hass, DOMAIN, f"{ISSUE_CURRENCY}_{entry.entry_id}")
+    ir.async_delete_issue(hass, DOMAIN, f"{ISSUE_REPORT_CURRENCY}_{entry.entry_id}")
 
 
 class CostCoordinator(DataUpdateCoordinator[CostData]):
@@ -120,6 +146,10 @@ class CostCoordinator(DataUpdateCoordinator[CostData]):
         self.gate = gate
         self.statistics = entry_cost_statistics(entry, location.name)
         self.currency = location.currency_code or str(hass.config.currency)
+        # Flatpeak's days and months are the location's: so are the sensors'.
+        self.zone: tzinfo = dt_util.get_time_zone(location.timezone) or (
+            dt_util.get_default_time_zone()
+        )
         self._store = _store(hass, entry.entry_id)
         self._latest: dict[str, datetime] = {}
         # What each statistic's hours were last written as: only changes are written again.
@@ -128,6 +158,13 @@ class CostCoordinator(DataUpdateCoordinator[CostData]):
         self._full_at: datetime | None = None
         self._since: datetime | None = None
         self._refresh_lock = asyncio.Lock()
+        # by statistic id: (month start, cost of its part-hour), while it is known
+        self._partial: dict[str, tuple[datetime, float]] = {}
+        # by statistic id: the currency Flatpeak priced it in, when not ours
+        self._wrong_currency: dict[str, str] = {}
+        self._owed_failures = 0
+        self._retry_cancel: Callable[[], None] | None = None
+        self._midnight_cancel: Callable[[], None] | None = None
         self.data = CostData()
 
     async def async_setup(self, uploads: UploadCoordinator) -> None:
@@ -143,10 +180,8 @@ class CostCoordinator(DataUpdateCoordinator[CostData]):
         self._check_currency()
         entry = self.config_entry
         entry.async_on_unload(uploads.async_add_listener(self._uploaded))
-        # Day and month totals restart at local midnight, with or without new data.
-        entry.async_on_unload(
-            async_track_time_change(self.hass, self._midnight, hour=0, minute=0, second=0)
-        )
+        entry.async_on_unload(self._cancel_timers)
+        self._schedule_midnight()
 
     async def async_refresh_since(self, start: datetime) -> None:
         """Re-import from ``start`` now: energy was just sent for a past range."""
@@ -183,8 +218,25 @@ class CostCoordinator(DataUpdateCoordinator[CostData]):
             )
 
     @callback
+    def _schedule_midnight(self) -> None:
+        """Day and month totals restart at the location's midnight, with or without new
+        data (its midnight, not Home Assistant's: the figures are Flatpeak's days)."""
+        now = dt_util.utcnow()
+        today = local_start(now, self.zone, "day")
+        tomorrow = local_start(today + timedelta(hours=26), self.zone, "day")
+        self._midnight_cancel = async_track_point_in_utc_time(self.hass, self._midnight, tomorrow)
+
+    @callback
     def _midnight(self, _now: datetime) -> None:
         self.async_update_listeners()
+        self._schedule_midnight()
+
+    @callback
+    def _cancel_timers(self) -> None:
+        for cancel in (self._midnight_cancel, self._retry_cancel):
+            if cancel is not None:
+                cancel()
+        self._midnight_cancel = self._retry_cancel = None
 
     @callback
     def _check_currency(self) -> None:
@@ -214,32 +266,39 @@ class CostCoordinator(DataUpdateCoordinator[CostData]):
             return await self._async_import()
 
     async def _async_import(self) -> CostData:
-        """Re-import each statistic's window; totals for the sensors from the same hours."""
+        """Re-import each statistic's window; totals for the sensors from the same hours.
+
+        A statistic whose report cannot account for what was sent keeps the hours written
+        before (and the sensors their figures) and is asked for again; one in another
+        currency is not written at all.
+        """
         since = self._since
         now = dt_util.utcnow()
         if not self.gate.allowed(now):
             return self.data
         end = floor_hour(now) + HOUR
         full = self._full_at is None or now - self._full_at >= FULL_EVERY
-        month_start = local_start(now, dt_util.get_default_time_zone(), "month")
+        month_start = local_start(now, self.zone, "month")
         data = CostData(updated=now)
         try:
             for statistic in self.statistics:
+                statistic_id = statistic.statistic_id
                 start = await self._async_window_start(statistic, now, full, month_start)
-                costs = await self._async_costs(statistic, start, end)
-                baseline = await async_baseline(self.hass, statistic.statistic_id, start)
-                # Worker thread: a year is 8,760 hours, tens of ms on the loop.
-                hours = await self.hass.async_add_executor_job(
-                    CostHours.from_costs, start, costs, baseline
-                )
-                await self._async_write(statistic, hours)
-                data.hours[statistic.statistic_id] = hours
+                settled = await self._async_settled(statistic, start, end)
+                if settled is None:  # another currency: keep what the sensors showed
+                    data.keep(self.data, statistic_id)
+                    data.incomplete.add(statistic_id)
+                    continue
+                await self._async_write(statistic, settled.hours.head(settled.writable))
+                data.hours[statistic_id] = settled.hours
+                if not settled.complete:
+                    data.incomplete.add(statistic_id)
+                if settled.missing:
+                    data.missing[statistic_id] = settled.missing
+                self._remember_partial(statistic_id, settled.hours, month_start)
                 if month_start < start:
-                    before = await async_hours(
-                        self.hass, statistic.statistic_id, month_start, start
-                    )
-                    data.month_before_window[statistic.statistic_id] = sum(
-                        row.state for row in before
+                    data.month_before_window[statistic_id] = await self._async_cost_between(
+                        statistic, month_start, start
                     )
         except FlatpeakTariffError as err:
             self.gate.failed(err, now)
@@ -251,11 +310,160 @@ class CostCoordinator(DataUpdateCoordinator[CostData]):
                 translation_placeholders={"error": str(err)},
             ) from err
         self.gate.succeeded()
-        if full:
+        self._check_report_currency()
+        if full and not data.incomplete:
             self._full_at = now
-        if self._since == since:  # else a later range was asked for meanwhile: the next run
-            self._since = None
+        if self._since == since and not data.incomplete:
+            self._since = None  # else a later range was asked for meanwhile, or is owed
+        self._schedule_retry(bool(data.incomplete))
         return data
+
+    async def _async_settled(
+        self, statistic: CostStatistic, start: datetime, end: datetime
+    ) -> Settled | None:
+        """The report of ``[start, end)`` checked against what was sent and written
+        before; None when Flatpeak answered in another currency."""
+        fold = ReportFold(start, end)
+        currencies = await self._async_fetch(statistic, fold)
+        wrong = sorted(c for c in currencies if c and c != self.currency)
+        if wrong:
+            if statistic.statistic_id not in self._wrong_currency:
+                _LOGGER.warning(
+                    "Flatpeak priced %s in %s, not %s: its cost statistic is left as it was",
+                    statistic.name,
+                    ", ".join(wrong),
+                    self.currency,
+                )
+            self._wrong_currency[statistic.statistic_id] = wrong[0]
+            return None
+        self._wrong_currency.pop(statistic.statistic_id, None)
+        folded = await self.hass.async_add_executor_job(fold.folded)
+        count = len(folded.rows)
+        expected = expected_rows(
+            self._confirmed(statistic.stream), start, count, presence=statistic.cumulative
+        )
+        written = self._written.get(statistic.statistic_id)
+        # What the recorder has where this process has not written it since it started.
+        gaps = [(start, end)] if written is None else [(start, written.start), (written.end, end)]
+        recorded = [
+            row
+            for left, right in gaps
+            if left < right
+            for row in await async_hours(self.hass, statistic.statistic_id, left, right)
+        ]
+        known, known_slots = known_hours(start, count, recorded, written)
+        baseline = await async_baseline(self.hass, statistic.statistic_id, start)
+        settled = await self.hass.async_add_executor_job(
+            functools.partial(
+                settle, folded, baseline, expected=expected, known=known, known_slots=known_slots
+            )
+        )
+        if not settled.complete:
+            _LOGGER.debug(
+                "Flatpeak's report for %s does not account for %s hours of what was sent; "
+                "keeping them as they were and asking again",
+                statistic.name,
+                settled.unaccounted,
+            )
+        return settled
+
+    async def _async_fetch(self, statistic: CostStatistic, fold: ReportFold) -> set[str]:
+        """The device's report of the fold's window, one request per 31 days, each row
+        taken by ``fold`` as the answer is decoded (a worker thread for a long answer; a
+        month at 5 minutes is ~9,000 rows) and its JSON dropped at once: a year re-imported
+        after ``upload_history`` never holds more than one report's JSON. The currencies
+        the answers named."""
+        currencies: set[str] = set()
+        left = fold.start
+        while left < fold.end:
+            right = min(fold.end, left + MAX_REPORT_SPAN)
+            report = await self.client.get_interval_cost(
+                statistic.device_id,
+                left,
+                right,
+                tariff_direction=statistic.direction,
+                each_row=fold.add,
+            )
+            currencies.add(report.currency_code)
+            left = right
+        return currencies
+
+    def _remember_partial(self, statistic_id: str, hours: CostHours, month_start: datetime) -> None:
+        """The cost of the month's first part-hour, while the window still has it."""
+        first = floor_hour(month_start)
+        if first != month_start and hours.start <= first and first + HOUR <= hours.end:
+            self._partial[statistic_id] = (
+                month_start,
+                hours.total_since(month_start, first + HOUR),
+            )
+
+    async def _async_cost_between(
+        self, statistic: CostStatistic, month_start: datetime, start: datetime
+    ) -> float:
+        """What ``[month_start, start)`` cost, before the window: the hours written, and
+        the part of an hour a local midnight off the UTC hour cuts (Asia/Kolkata, ...)."""
+        first = floor_hour(month_start)
+        whole = first if first == month_start else first + HOUR
+        rows = await async_hours(self.hass, statistic.statistic_id, whole, start)
+        total = math.fsum(row.state for row in rows)
+        if whole == month_start:
+            return total
+        remembered = self._partial.get(statistic.statistic_id)
+        if remembered is None or remembered[0] != month_start:
+            settled = await self._async_settled(statistic, first, first + HOUR)
+            if settled is None:
+                return total
+            part = settled.hours.total_since(month_start)
+            if settled.complete:
+                self._partial[statistic.statistic_id] = (month_start, part)
+            return total + part
+        return total + remembered[1]
+
+    def _confirmed(self, stream: str) -> list[tuple[int, int]]:
+        """The stream's periods Flatpeak confirmed with energy."""
+        uploads: UploadCoordinator = self.config_entry.runtime_data.uploads
+        return uploads.confirmed_periods(stream)
+
+    @callback
+    def _check_report_currency(self) -> None:
+        """A repair issue while Flatpeak prices any statistic in another currency."""
+        issue_id = f"{ISSUE_REPORT_CURRENCY}_{self.config_entry.entry_id}"
+        if not self._wrong_currency:
+            ir.async_delete_issue(self.hass, DOMAIN, issue_id)
+            return
+        ir.async_create_issue(
+            self.hass,
+            DOMAIN,
+            issue_id,
+            is_fixable=False,
+            severity=ir.IssueSeverity.ERROR,
+            translation_key=ISSUE_REPORT_CURRENCY,
+            translation_placeholders={
+                "location": self.config_entry.title,
+                "currency": next(iter(self._wrong_currency.values())),
+                "expected": self.currency,
+            },
+        )
+
+    @callback
+    def _schedule_retry(self, owed: bool) -> None:
+        """Ask again for reports that could not account for what was sent, backing off."""
+        if self._retry_cancel is not None:
+            self._retry_cancel()
+            self._retry_cancel = None
+        if not owed:
+            self._owed_failures = 0
+            return
+        self._owed_failures += 1
+        delay = min(OWED_RETRY_BASE * 2 ** min(self._owed_failures - 1, 10), OWED_RETRY_MAX)
+        self._retry_cancel = async_call_later(self.hass, delay, self._retry)
+
+    @callback
+    def _retry(self, _now: datetime) -> None:
+        self._retry_cancel = None
+        self.config_entry.async_create_background_task(
+            self.hass, self.async_request_refresh(), f"{DOMAIN} cost retry"
+        )
 
     async def _async_write(self, statistic: CostStatistic, hours: CostHours) -> None:
         """Queue the hours that differ from what the recorder was last given, in slices.
@@ -275,7 +483,8 @@ class CostCoordinator(DataUpdateCoordinator[CostData]):
             async_write(self.hass, statistic, self.currency, rows)
             del rows
         self._written[statistic.statistic_id] = hours
-        self._latest[statistic.statistic_id] = hours.start + (len(hours) - 1) * HOUR
+        if len(hours):
+            self._latest[statistic.statistic_id] = hours.end - HOUR
 
     async def _async_window_start(
         self, statistic: CostStatistic, now: datetime, full: bool, month_start: datetime
@@ -293,29 +502,3 @@ class CostCoordinator(DataUpdateCoordinator[CostData]):
         if self._since is not None:
             start = min(start, self._since)
         return start
-
-    async def _async_costs(
-        self, statistic: CostStatistic, start: datetime, end: datetime
-    ) -> array[float]:
-        """What each UTC hour of ``[start, end)`` cost (index 0: ``start``), from the
-        device's report.
-
-        One request per 31 days, each row folded into its hour as the answer is decoded (a
-        worker thread for a long answer; a month at 5 minutes is ~9,000 rows), its JSON
-        dropped at once: a year re-imported after ``upload_history`` never holds more than
-        one report's JSON, and no object per hour. Only this coroutine touches ``costs``.
-        """
-        costs = empty_costs(start, end)
-        fold = functools.partial(add_cost, costs, start)
-        left = start
-        while left < end:
-            right = min(end, left + MAX_REPORT_SPAN)
-            await self.client.get_interval_cost(
-                statistic.device_id,
-                left,
-                right,
-                tariff_direction=statistic.direction,
-                each_row=fold,
-            )
-            left = right
-        return costs

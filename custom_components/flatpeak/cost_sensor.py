@@ -101,6 +101,7 @@ class FlatpeakCostSensor(_CostEntity, SensorEntity):
         super().__init__(coordinator, subentry, description)
         self._statistic_id = statistic_id
         self._attr_native_unit_of_measurement = coordinator.currency
+        self._last: tuple[datetime, float] | None = None
 
     @property
     def available(self) -> bool:
@@ -109,16 +110,21 @@ class FlatpeakCostSensor(_CostEntity, SensorEntity):
 
     @property
     def last_reset(self) -> datetime:
-        """The start of the local day or month."""
-        return local_start(
-            dt_util.utcnow(), dt_util.get_default_time_zone(), self.entity_description.period
-        )
+        """The start of the location's day or month (Flatpeak's days)."""
+        return local_start(dt_util.utcnow(), self.coordinator.zone, self.entity_description.period)
 
     @property
     def native_value(self) -> float | None:
-        """The hours since ``last_reset``, as written to the statistic."""
-        total = self.coordinator.data.total(self._statistic_id, self.last_reset)
-        return None if total is None else round(total, 6)
+        """The time since ``last_reset``, as written to the statistic; while Flatpeak cannot
+        account for an hour of it, the last figure of the same day or month."""
+        since = self.last_reset
+        total = self.coordinator.data.total(self._statistic_id, since)
+        if total is None:
+            if self._last is not None and self._last[0] == since:
+                return self._last[1]
+            return None
+        self._last = (since, round(total, 6))
+        return self._last[1]
 
 
 class FlatpeakCostsUpdatedSensor(_CostEntity, SensorEntity):

@@ -28,11 +28,14 @@ from .const import (
     CONF_GRID_EXPORT,
     CONF_GRID_IMPORT,
     CONF_SOLAR,
+    CONF_SUBMISSION_MODE,
     DOMAIN,
     SUBENTRY_EV_CHARGER,
+    SUBMISSION_CUMULATIVE,
 )
 from .cost_hours import HourRow
 from .planner import HOUR
+from .streams import CHARGER_STREAM, stream_key
 
 if TYPE_CHECKING:
     from homeassistant.config_entries import ConfigEntry
@@ -41,18 +44,33 @@ if TYPE_CHECKING:
 # thread fail the metadata insert without telling the caller.
 _HAS_UNIT_CLASS = "unit_class" in StatisticMetaData.__annotations__
 
-# stream key in subentry data → (statistic kind, tariff direction, name suffix)
+# sensor key in subentry data → (stream, statistic kind, tariff direction, name suffix)
 _HOUSE_METER = (
-    (CONF_GRID_IMPORT, "grid_import_cost", TariffDirection.IMPORT, "grid import cost"),
-    (CONF_GRID_EXPORT, "grid_export_value", TariffDirection.EXPORT, "grid export value"),
-    (CONF_SOLAR, "solar_value", TariffDirection.LOCAL, "solar value"),
+    (
+        CONF_GRID_IMPORT,
+        CONF_GRID_IMPORT,
+        "grid_import_cost",
+        TariffDirection.IMPORT,
+        "grid import cost",
+    ),
+    (
+        CONF_GRID_EXPORT,
+        CONF_GRID_EXPORT,
+        "grid_export_value",
+        TariffDirection.EXPORT,
+        "grid export value",
+    ),
+    (CONF_SOLAR, CONF_SOLAR, "solar_value", TariffDirection.LOCAL, "solar value"),
 )
-_CHARGER = ((CONF_CHARGER_ENERGY, "charging_cost", TariffDirection.IMPORT, "charging cost"),)
+_CHARGER = (
+    (CONF_CHARGER_ENERGY, CHARGER_STREAM, "charging_cost", TariffDirection.IMPORT, "charging cost"),
+)
 
 
 @dataclass(frozen=True, slots=True)
 class CostStatistic:
-    """One cost statistic: which device and direction it prices, and its id and name."""
+    """One cost statistic: which device and direction it prices, and its id and name;
+    ``stream`` is the key of the upload stream whose energy it prices."""
 
     subentry_id: str
     device_id: str
@@ -60,6 +78,8 @@ class CostStatistic:
     direction: TariffDirection
     statistic_id: str
     name: str
+    stream: str = ""
+    cumulative: bool = False
 
 
 def entry_cost_statistics(entry: ConfigEntry, location_name: str) -> list[CostStatistic]:
@@ -69,7 +89,8 @@ def entry_cost_statistics(entry: ConfigEntry, location_name: str) -> list[CostSt
         is_charger = subentry.subentry_type == SUBENTRY_EV_CHARGER
         device_id = str(subentry.data[CONF_DEVICE_ID])
         owner = subentry.title if is_charger else location_name
-        for key, kind, direction, suffix in _CHARGER if is_charger else _HOUSE_METER:
+        cumulative = subentry.data.get(CONF_SUBMISSION_MODE) == SUBMISSION_CUMULATIVE
+        for key, stream, kind, direction, suffix in _CHARGER if is_charger else _HOUSE_METER:
             if not subentry.data.get(key):
                 continue
             statistic_id = f"{DOMAIN}:{device_id.lower()}_{kind}"
@@ -83,6 +104,8 @@ def entry_cost_statistics(entry: ConfigEntry, location_name: str) -> list[CostSt
                     direction,
                     statistic_id,
                     f"Flatpeak {owner} {suffix}",
+                    stream_key(device_id, stream),
+                    cumulative,
                 )
             )
     return result

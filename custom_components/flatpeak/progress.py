@@ -13,6 +13,7 @@ from typing import Any
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.storage import Store
 
+from .confirmed import ConfirmedPeriods
 from .const import DOMAIN
 from .planner import Period, StreamState
 from .sessions import Session
@@ -81,6 +82,12 @@ class Progress:
     rejected: int = 0
     # by session id (added within version 2: absent in older files)
     session_costs: dict[str, SessionCost] = field(default_factory=dict)
+    # by stream key: the periods Flatpeak confirmed with energy (added within version 2)
+    confirmed: dict[str, ConfirmedPeriods] = field(default_factory=dict)
+
+    def confirmed_periods(self, stream_key: str) -> ConfirmedPeriods:
+        """The stream's confirmed periods (empty for a stream never sent)."""
+        return self.confirmed.setdefault(stream_key, ConfirmedPeriods())
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Progress:
@@ -109,6 +116,9 @@ class Progress:
                 sid: SessionCost.from_dict(value)
                 for sid, value in data.get("session_costs", {}).items()
             },
+            confirmed={
+                key: ConfirmedPeriods(ranges) for key, ranges in data.get("confirmed", {}).items()
+            },
         )
 
     def as_dict(self) -> dict[str, Any]:
@@ -129,6 +139,7 @@ class Progress:
             "last_success": {sub: when.isoformat() for sub, when in self.last_success.items()},
             "rejected": self.rejected,
             "session_costs": {sid: c.as_dict() for sid, c in self.session_costs.items()},
+            "confirmed": {key: c.as_list() for key, c in self.confirmed.items() if len(c)},
         }
 
 

@@ -7,10 +7,11 @@ backs off and what the diagnostic entities show is the coordinator's business.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Container
 from dataclasses import replace
 from datetime import datetime, timedelta
 import functools
+import itertools
 import logging
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -27,6 +28,7 @@ from .client import (
     FlatpeakClient,
     FlatpeakInvalidRequestError,
 )
+from .confirmed import mark_periods
 from .const import DOMAIN, ISSUE_RECORDS_REJECTED
 from .planner import (
     FIVE_MINUTES,
@@ -44,7 +46,7 @@ from .planner import (
 from .progress import Progress, RetryItem
 from .sessions import Session, SessionTracker
 from .streams import Stream
-from .window import Item, PlanJob, Window, build_window
+from .window import Item, Items, PlanJob, Window, build_window
 
 if TYPE_CHECKING:
     from homeassistant.config_entries import ConfigEntry
@@ -110,6 +112,8 @@ class Uploader:
         until = floor_time(now, FIVE_MINUTES)
         scan = min(self.state(s, now).cursor for s in streams)
         queued = self._queued(streams)
+        for ledger in self.progress.confirmed.values():
+            ledger.prune(now)
         while True:
             async with self.lock:
                 states = {s.key: self.state(s, now) for s in streams}
@@ -233,11 +237,24 @@ class Uploader:
                 )
         self.progress.retry = retry
         self.confirmed += len(window.items) - len(refused)
+        self._mark_confirmed(items, refused)
         for stream in streams:
             if not stream.cumulative:
                 self.progress.streams[stream.key] = window.plans[stream.key].state
         if given_up:
             self._report_rejected(given_up)
+
+    def _mark_confirmed(self, items: Items, refused: Container[int]) -> None:
+        """Remember which periods Flatpeak now holds with energy (cost reports must show
+        them); a refused record is not at Flatpeak."""
+        by_stream: dict[str, list[tuple[datetime, float]]] = {}
+        for index, (stream, start, kwh) in enumerate(
+            zip(items.streams, items.starts, items.kwh, strict=True)
+        ):
+            if index not in refused:
+                by_stream.setdefault(stream.key, []).append((start, kwh))
+        for key, periods in by_stream.items():
+            mark_periods(self.progress.confirmed_periods(key), periods)
 
     async def _async_send_cumulative(
         self, stream: Stream, state: StreamState, plan: StreamPlan
@@ -275,6 +292,12 @@ class Uploader:
                     for f in batch.failed_records
                 ]
                 self.confirmed += batch.records_accepted
+                if not batch.failed_records:
+                    # Flatpeak differences the readings: an interval with energy is at Flatpeak.
+                    ledger = self.progress.confirmed_periods(stream.key)
+                    for (before, low, _), (when, high, _) in itertools.pairwise(readings):
+                        start, end = int(before.timestamp()), int(when.timestamp())
+                        ledger.mark(start, end, has_energy=high > low)
         self.progress.streams[stream.key] = replace(plan.state, register=register)
         if refused:
             _LOGGER.warning("Flatpeak refused %s readings of %s", len(refused), stream.entity_id)
@@ -328,6 +351,7 @@ class Uploader:
                 )
                 refused = await self._async_send(window)
             items = window.items
+            self._mark_confirmed(items, refused)
             result["requests"] += 1 if items else 0
             result["records_failed"] += len(refused)
             result["records_sent"] += len(items) - len(refused)

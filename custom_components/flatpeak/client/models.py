@@ -440,7 +440,11 @@ class MeterBatch:
 
 @dataclass(frozen=True, slots=True)
 class CostRow:
-    """One row of a cost report: energy in Wh and its cost in major currency units."""
+    """One row of a cost report: energy in Wh and its cost in major currency units.
+
+    ``priced`` is False when the row's cost is absent, null or not a finite number: Flatpeak
+    did not say what it cost (``cost`` is then 0.0, which is not a figure to show or store).
+    """
 
     start_time: datetime
     end_time: datetime
@@ -449,20 +453,27 @@ class CostRow:
     confidence: float
     session_reference_id: str | None = None
     record_reference_id: str | None = None
+    priced: bool = True
 
     @classmethod
     def from_dict(cls, data: Any, what: str = "cost_row") -> CostRow:
-        """Build from a cost row (``cost`` or the 2024 name ``tariff``); absent amounts are 0."""
+        """Build from a cost row (``cost`` or the 2024 name ``tariff``); absent energy is 0,
+        an absent or unreadable cost makes the row unpriced."""
         body = json_object(data, what)
         money_key = "cost" if body.get("cost") is not None else "tariff"
         money = optional_object(body, money_key, what)
         energy = optional_object(body, "energy", what)
+        value = money.get("value")
+        priced = (
+            isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+        )
         return cls(
             start_time=required_time(body, "start_time", what),
             end_time=required_time(body, "end_time", what),
             energy_wh=number(energy, "value", f"{what}.energy", 0.0),
-            cost=number(money, "value", f"{what}.{money_key}", 0.0),
+            cost=float(value) if priced and value is not None else 0.0,
             confidence=number(money, "confidence", f"{what}.{money_key}", 1.0),
+            priced=priced,
             session_reference_id=optional_str(body, "session_reference_id", what),
             record_reference_id=optional_str(body, "record_reference_id", what),
         )
@@ -508,8 +519,13 @@ class EnergyCost:
 
     @property
     def total_cost(self) -> float:
-        """Sum of all rows' cost."""
+        """Sum of all rows' cost (see :attr:`priced`: an unpriced row counts as 0 here)."""
         return sum(row.cost for row in self.rows)
+
+    @property
+    def priced(self) -> bool:
+        """Whether Flatpeak said what every row cost."""
+        return all(row.priced for row in self.rows)
 
     @property
     def total_energy_wh(self) -> float:
