@@ -311,10 +311,12 @@ class CostCoordinator(DataUpdateCoordinator[CostData]):
             ) from err
         self.gate.succeeded()
         self._check_report_currency()
-        if full and not data.incomplete:
+        # Hours still owed are asked for again from the last hour written (and kept as they
+        # were meanwhile): neither the 30 days nor a re-imported range are asked again.
+        if full:
             self._full_at = now
-        if self._since == since and not data.incomplete:
-            self._since = None  # else a later range was asked for meanwhile, or is owed
+        if self._since == since:  # else a later range was asked for meanwhile: the next run
+            self._since = None
         self._schedule_retry(bool(data.incomplete))
         return data
 
