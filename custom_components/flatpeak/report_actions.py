@@ -19,10 +19,12 @@ from .action_helpers import (
     DIRECTIONS,
     action_failed,
     checked_range,
+    invalid,
     loaded_entry,
     local_iso,
     location_zone,
     rounded,
+    shown,
     utc,
 )
 from .client import Aggregation, FlatpeakError
@@ -82,18 +84,16 @@ def flatpeak_device(call: ServiceCall, entry: FlatpeakConfigEntry) -> str:
         for domain, identifier in device.identifiers:
             if domain == DOMAIN and identifier in ids:
                 return str(identifier)
-    raise ServiceValidationError(
-        translation_domain=DOMAIN,
-        translation_key="device_not_in_entry",
-        translation_placeholders={"device_id": device_id, "location": entry.title},
-    )
+    raise invalid("device_not_in_entry", device_id=shown(device_id), location=entry.title)
 
 
 async def async_get_cost_report(call: ServiceCall) -> ServiceResponse:
-    """Flatpeak's cost report of one device (or the location) for ``[start, end)``."""
+    """Flatpeak's cost report of one device (or the location) for ``[start, end)``: one
+    request, made only for a device of the entry and times within the years actions accept,
+    at most :data:`MAX_REPORT_DAYS` apart."""
     entry = loaded_entry(call)
     object_id = flatpeak_device(call, entry)
-    start, end = utc(call.data[ATTR_START]), utc(call.data[ATTR_END])
+    start, end = utc(call.data[ATTR_START], ATTR_START), utc(call.data[ATTR_END], ATTR_END)
     checked_range(start, end)
     direction = call.data[ATTR_DIRECTION]
     aggregation = call.data.get(ATTR_AGGREGATION)
@@ -128,7 +128,8 @@ async def async_get_cost_report(call: ServiceCall) -> ServiceResponse:
 
 
 def price_window(call: ServiceCall, zone: ZoneInfo) -> tuple[datetime, datetime]:
-    """``today``/``tomorrow`` as local days of the location, or ``start``/``end``."""
+    """``today``/``tomorrow`` as local days of the location, or ``start``/``end`` (times
+    within the years actions accept, at most :data:`MAX_REPORT_DAYS` apart)."""
     period = call.data.get(ATTR_PERIOD)
     has_range = ATTR_START in call.data and ATTR_END in call.data
     partial = (ATTR_START in call.data) != (ATTR_END in call.data)
@@ -137,7 +138,7 @@ def price_window(call: ServiceCall, zone: ZoneInfo) -> tuple[datetime, datetime]
     if period is not None:
         day = dt_util.now(zone).date() + timedelta(days=PERIODS.index(period))
         return _local_midnight(day, zone), _local_midnight(day + timedelta(days=1), zone)
-    start, end = utc(call.data[ATTR_START]), utc(call.data[ATTR_END])
+    start, end = utc(call.data[ATTR_START], ATTR_START), utc(call.data[ATTR_END], ATTR_END)
     checked_range(start, end)
     return start, end
 
@@ -147,7 +148,8 @@ def _local_midnight(day: date, zone: ZoneInfo) -> datetime:
 
 
 async def async_get_prices(call: ServiceCall) -> ServiceResponse:
-    """The price periods of ``[start, end)`` per direction (one request per direction)."""
+    """The price periods of ``[start, end)`` per direction (one request per direction, made
+    only once the window is checked as :func:`price_window` says)."""
     entry = loaded_entry(call)
     zone = location_zone(entry)
     start, end = price_window(call, zone)
