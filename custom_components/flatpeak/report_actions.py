@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
+import math
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from homeassistant.core import ServiceCall, ServiceResponse
-from homeassistant.exceptions import ServiceValidationError
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import config_validation as cv, device_registry as dr
 from homeassistant.util import dt as dt_util
 
@@ -27,7 +28,7 @@ from .action_helpers import (
     shown,
     utc,
 )
-from .client import Aggregation, FlatpeakError
+from .client import Aggregation, CostRow, FlatpeakError
 from .compat import vol
 from .const import CONF_DEVICE_ID, DOMAIN, SUBENTRY_HOUSE_METER
 
@@ -107,6 +108,14 @@ async def async_get_cost_report(call: ServiceCall) -> ServiceResponse:
         )
     except FlatpeakError as err:
         raise action_failed(entry, err) from err
+    rows = one_row_per_record(report.rows)
+    if unpriced := sum(1 for row in rows if not row.priced):
+        # A total without those rows would be a wrong figure, not a smaller one.
+        raise HomeAssistantError(
+            translation_domain=DOMAIN,
+            translation_key="report_incomplete",
+            translation_placeholders={"count": str(unpriced), "rows": str(len(rows))},
+        )
     location = entry.runtime_data.location
     zone = (report.timezone and dt_util.get_time_zone(report.timezone)) or location_zone(entry)
     return {
@@ -120,11 +129,26 @@ async def async_get_cost_report(call: ServiceCall) -> ServiceResponse:
                 "kwh": rounded(row.energy_wh / 1000),
                 "cost": row.cost,
             }
-            for row in report.rows
+            for row in rows
         ],
-        "total_kwh": rounded(report.total_energy_wh / 1000),
-        "total_cost": rounded(report.total_cost),
+        "total_kwh": rounded(math.fsum(row.energy_wh for row in rows) / 1000),
+        "total_cost": rounded(math.fsum(row.cost for row in rows)),
     }
+
+
+def one_row_per_record(rows: list[CostRow]) -> list[CostRow]:
+    """A record Flatpeak lists twice counts once: its later row, in the place of its first."""
+    by_record: dict[str, int] = {}
+    result: list[CostRow] = []
+    for row in rows:
+        ref = row.record_reference_id
+        if ref is not None and (index := by_record.get(ref)) is not None:
+            result[index] = row
+            continue
+        if ref is not None:
+            by_record[ref] = len(result)
+        result.append(row)
+    return result
 
 
 def price_window(call: ServiceCall, zone: ZoneInfo) -> tuple[datetime, datetime]:
