@@ -44,6 +44,7 @@ from .cost_statistics import (
     entry_cost_statistics,
 )
 from .planner import HOUR
+from .retry import Backoff, RetryPolicy
 
 if TYPE_CHECKING:
     from homeassistant.config_entries import ConfigEntry
@@ -62,6 +63,8 @@ MAX_REPORT_SPAN = timedelta(days=31)
 WRITE_SLICE = 500
 STORE_VERSION = 1
 ISSUE_CURRENCY = "currency_mismatch"
+# After a failed refresh, none before this policy's delay (a 429's Retry-After the floor).
+COST_RETRY = RetryPolicy(base=timedelta(minutes=1), cap=timedelta(hours=1))
 
 
 @dataclass(slots=True)
@@ -128,6 +131,7 @@ class CostCoordinator(DataUpdateCoordinator[CostData]):
         self._full_at: datetime | None = None
         self._since: datetime | None = None
         self._refresh_lock = asyncio.Lock()
+        self._retry = Backoff(COST_RETRY)
         self.data = CostData()
 
     async def async_setup(self, uploads: UploadCoordinator) -> None:
@@ -211,7 +215,20 @@ class CostCoordinator(DataUpdateCoordinator[CostData]):
         """One refresh at a time: ``async_refresh_since`` refreshes at once, past the
         debouncer, and two runs could read the same baseline and write sums with a jump."""
         async with self._refresh_lock:
-            return await self._async_import()
+            now = dt_util.utcnow()
+            if not self._retry.ready(now):
+                raise UpdateFailed(
+                    translation_domain=DOMAIN,
+                    translation_key="costs_failed",
+                    translation_placeholders={"error": self._retry.error or ""},
+                )
+            try:
+                data = await self._async_import()
+            except Exception as err:
+                self._retry.failed(now, err)
+                raise
+            self._retry.succeeded()
+            return data
 
     async def _async_import(self) -> CostData:
         """Re-import each statistic's window; totals for the sensors from the same hours."""
