@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+import logging
 from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
@@ -11,9 +12,11 @@ from homeassistant.core import Event, HomeAssistant
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.event import async_track_state_change_event
+from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
+from custom_components.flatpeak.client import EnergyUnits, MeterRecord
 from custom_components.flatpeak.const import DOMAIN
 from custom_components.flatpeak.progress import Progress
 from custom_components.flatpeak.sessions import Session, new_session_id
@@ -57,7 +60,12 @@ def completed_events(hass: HomeAssistant) -> list[dict[str, Any]]:
 
 
 async def setup_charger(
-    hass: HomeAssistant, emulator: Emulator, meter: Meter, **data: Any
+    hass: HomeAssistant,
+    emulator: Emulator,
+    meter: Meter,
+    *,
+    options: dict[str, Any] | None = None,
+    **data: Any,
 ) -> tuple[MockConfigEntry, str]:
     """A loaded entry with one EV charger whose energy sensor has a first reading."""
     meter.set("binary_sensor.charging", "off", {})
@@ -67,7 +75,7 @@ async def setup_charger(
         hass,
         emulator,
         subentries=[ev_charger_subentry(charger_id, **data)],
-        options={"history_days": 1},
+        options={"history_days": 1, **(options or {})},
     )
     assert await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done(wait_background_tasks=True)
@@ -317,3 +325,431 @@ async def test_manual_session_actions(
     assert await hass.config_entries.async_unload(entry.entry_id)
     assert entry.state is ConfigEntryState.NOT_LOADED
     await refused("start_charging_session", "entry_not_loaded", device_id=charger.id)
+
+
+def last_session(entry: MockConfigEntry) -> Session:
+    """The charger's latest session."""
+    return next(iter(progress(entry).sessions.values()))[-1]
+
+
+def session_cost_state(hass: HomeAssistant) -> tuple[str, dict[str, Any]]:
+    """The session cost sensor's state and attributes."""
+    state = hass.states.get(SESSION_COST)
+    assert state is not None
+    return state.state, dict(state.attributes)
+
+
+async def when_due(
+    hass: HomeAssistant, entry: MockConfigEntry, freezer: FrozenDateTimeFactory
+) -> None:
+    """Move to the moment the latest session may be asked for again, then run a cycle."""
+    cost = progress(entry).session_costs.get(last_session(entry).id)
+    if cost is not None and cost.retry_at is not None:
+        freezer.move_to(cost.retry_at)
+    await cycle(hass, entry)
+
+
+async def test_missing_session_report_keeps_the_session_pending_for_days_across_restarts(
+    hass: HomeAssistant, emulator: Emulator, freezer: FrozenDateTimeFactory
+) -> None:
+    """A session whose records Flatpeak confirmed, while its report answers 404: never final
+    at 0 and no event; asked again less and less often, also after a restart and past 48 hours;
+    once the report is there, final at its cost with one event."""
+    meter = Meter(hass, freezer)
+    entry, _charger_id = await setup_charger(hass, emulator, meter, options={"upload_interval": 60})
+    fired = completed_events(hass)
+    emulator.state.fail_next("/costs/session/*", 404, count=1000)
+    await drive(hass, meter, ["on", "on", "on", "off", "off"])
+    session = last_session(entry)
+    assert session.end is not None
+    await cycle(hass, entry)  # every interval of the session confirmed by Flatpeak
+    await cycle(hass, entry)  # (the old code: two agreeing 404s, final at 0)
+    assert not fired
+    value, attributes = session_cost_state(hass)
+    assert value == "unknown"
+    assert attributes["final"] is False
+    assert attributes["status"] == "pending"
+    assert progress(entry).session_energy[session.id].kwh == pytest.approx(6.0, abs=1e-9)
+    cost = progress(entry).session_costs[session.id]
+    assert (cost.final, cost.checked, cost.pending, cost.misses) == (False, False, "no_report", 1)
+
+    delays = []
+    for misses in (2, 3, 4):
+        before = session_requests(emulator)
+        await cycle(hass, entry)  # not due yet: no request
+        assert session_requests(emulator) == before
+        await when_due(hass, entry, freezer)
+        assert session_requests(emulator) == before + 1
+        cost = progress(entry).session_costs[session.id]
+        assert cost.misses == misses
+        assert cost.retry_at is not None
+        delays.append(cost.retry_at - dt_util.utcnow())
+    assert delays == [timedelta(minutes=30), timedelta(hours=1), timedelta(hours=2)]
+    assert not fired
+
+    # A restart: the session is still pending and its next question still waits.
+    due = progress(entry).session_costs[session.id].retry_at
+    before = session_requests(emulator)
+    assert await hass.config_entries.async_reload(entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert session_requests(emulator) == before
+    cost = progress(entry).session_costs[session.id]
+    assert (cost.final, cost.misses, cost.retry_at) == (False, 4, due)
+    assert session_cost_state(hass)[1]["status"] == "pending"
+
+    # Three days after its end (the old code left sessions alone after 48 hours), still
+    # pending while the report is missing; then the report appears.
+    freezer.move_to(session.end + timedelta(days=3))
+    await cycle(hass, entry)
+    assert progress(entry).session_costs[session.id].misses == 5
+    assert not fired
+    emulator.state.faults.clear()
+    await when_due(hass, entry, freezer)
+    assert progress(entry).session_costs[session.id].checked
+    assert not fired
+    await cycle(hass, entry)
+    report = await entry.runtime_data.client.get_session_cost(session.id)
+    assert report.total_energy_wh == pytest.approx(6000, abs=1)
+    assert len(fired) == 1
+    assert fired[0]["session_id"] == session.id
+    assert fired[0]["cost"] == pytest.approx(report.total_cost, abs=1e-6)
+    assert fired[0]["cost"] > 0
+    assert fired[0]["energy_kwh"] == pytest.approx(6.0, abs=1e-6)
+    value, attributes = session_cost_state(hass)
+    assert float(value) == pytest.approx(report.total_cost, abs=1e-6)
+    assert (attributes["final"], attributes["status"]) == (True, "final")
+    await cycle(hass, entry)
+    assert session.id not in progress(entry).session_energy  # not kept once final
+    assert len(fired) == 1
+
+
+async def test_session_never_reported_is_left_unconfirmed_after_30_days(
+    hass: HomeAssistant, emulator: Emulator, freezer: FrozenDateTimeFactory
+) -> None:
+    """A session whose report never comes is asked for until 30 days after its end, then
+    left alone: no request, no event, status unconfirmed."""
+    meter = Meter(hass, freezer)
+    entry, _charger_id = await setup_charger(hass, emulator, meter, options={"upload_interval": 60})
+    fired = completed_events(hass)
+    emulator.state.fail_next("/costs/session/*", 404, count=1000)
+    await drive(hass, meter, ["on", "on", "off", "off"])
+    session = last_session(entry)
+    assert session.end is not None
+    await cycle(hass, entry)
+    freezer.move_to(session.end + timedelta(days=29, hours=23))
+    before = session_requests(emulator)
+    await cycle(hass, entry)
+    assert session_requests(emulator) == before + 1
+    assert session_cost_state(hass)[1]["status"] == "pending"
+    freezer.move_to(session.end + timedelta(days=30, hours=7))
+    await cycle(hass, entry)
+    assert session_requests(emulator) == before + 1
+    value, attributes = session_cost_state(hass)
+    assert (value, attributes["final"], attributes["status"]) == ("unknown", False, "unconfirmed")
+    assert not fired
+
+
+async def test_session_report_that_does_not_account_for_the_energy_stays_pending(
+    hass: HomeAssistant,
+    emulator: Emulator,
+    freezer: FrozenDateTimeFactory,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Rows without an amount, a report missing the latest records, an unreadable amount and a
+    report in another currency: each keeps the session pending, without an event; the
+    complete report makes it final at Flatpeak's cost."""
+    meter = Meter(hass, freezer)
+    entry, _charger_id = await setup_charger(hass, emulator, meter, options={"upload_interval": 60})
+    fired = completed_events(hass)
+    emulator.state.set_report_lag(86400, unpriced=True)  # listed, not priced yet
+    energy = await drive(hass, meter, ["on", "on"])
+    await cycle(hass, entry)  # the first two periods at Flatpeak
+    await drive(hass, meter, ["on", "off", "off"], energy)
+    session = last_session(entry)
+    await cycle(hass, entry)  # the rest
+    await cycle(hass, entry)
+    assert not fired
+    value, attributes = session_cost_state(hass)
+    assert (value, attributes["status"]) == ("unknown", "pending")
+    cost = progress(entry).session_costs[session.id]
+    assert (cost.final, cost.pending, cost.cost) == (False, "unpriced", None)
+    await when_due(hass, entry, freezer)
+    assert progress(entry).session_costs[session.id].pending == "unpriced"
+
+    # Only the records of the first upload are in the report: part of the energy.
+    stored = max(r.time_created for r in emulator.state.record_objects())
+    due = progress(entry).session_costs[session.id].retry_at
+    assert due is not None
+    emulator.state.set_report_lag((due - stored).total_seconds() + 1)
+    await when_due(hass, entry, freezer)
+    cost = progress(entry).session_costs[session.id]
+    assert cost.pending == "energy"
+    assert cost.energy_kwh is not None
+    assert 0 < cost.energy_kwh < 6.0
+    value, attributes = session_cost_state(hass)
+    assert float(value) == pytest.approx(cost.cost, abs=1e-6)  # Flatpeak's figure so far
+    assert (attributes["final"], attributes["status"]) == (False, "pending")
+
+    # An amount that is not a number; then an answer that is not a report at all.
+    emulator.state.set_report_lag(0)
+    row = {
+        "start_time": session.start.isoformat(),
+        "end_time": (session.start + timedelta(minutes=5)).isoformat(),
+        "energy": {"value": 6000},
+        "cost": {"value": "1.20"},
+    }
+    path = f"/costs/session/{session.id}"
+    emulator.state.fail_next(path, 200, body={"currency_code": "GBP", "data": [row]})
+    await when_due(hass, entry, freezer)
+    assert progress(entry).session_costs[session.id].pending == "unpriced"
+    emulator.state.fail_next(path, 200, body={"currency_code": "GBP", "data": "none"})
+    await when_due(hass, entry, freezer)
+    cost = progress(entry).session_costs[session.id]
+    assert (cost.final, cost.pending) == (False, "malformed")
+    assert cost.energy_kwh is not None
+    assert 0 < cost.energy_kwh < 6.0  # the last figure is kept
+
+    # The complete report, but in another currency: refused, said once.
+    location = emulator.state.locations[emulator.location_id]
+    location.currency_code = "EUR"
+    with caplog.at_level(logging.WARNING):
+        await when_due(hass, entry, freezer)
+        await when_due(hass, entry, freezer)
+    assert caplog.text.count("is in EUR, not GBP") == 1
+    cost = progress(entry).session_costs[session.id]
+    assert (cost.final, cost.pending, cost.currency) == (False, "currency", "GBP")
+    assert not fired
+
+    location.currency_code = "GBP"
+    await when_due(hass, entry, freezer)
+    await cycle(hass, entry)
+    report = await entry.runtime_data.client.get_session_cost(session.id)
+    assert report.total_energy_wh == pytest.approx(6000, abs=1)
+    assert len(fired) == 1
+    assert fired[0]["cost"] == pytest.approx(report.total_cost, abs=1e-6)
+    assert fired[0]["energy_kwh"] == pytest.approx(6.0, abs=1e-6)
+    assert fired[0]["currency"] == "GBP"
+
+
+async def test_session_without_energy_is_final_at_zero_at_once(
+    hass: HomeAssistant, emulator: Emulator, freezer: FrozenDateTimeFactory
+) -> None:
+    """A session during which the charger used nothing: final at 0 as soon as its intervals
+    are at Flatpeak, without asking for its report."""
+    meter = Meter(hass, freezer)
+    entry, _charger_id = await setup_charger(hass, emulator, meter, options={"upload_interval": 60})
+    fired = completed_events(hass)
+    for step in ("on", "on", "off", "off"):
+        meter.freezer.move_to(meter.t + timedelta(seconds=30))
+        meter.set("binary_sensor.charging", step, {})
+        await hass.async_block_till_done()
+        await meter.period({"sensor.charger_energy": 1000.0})
+    session = last_session(entry)
+    assert session.end is not None
+    before = session_requests(emulator)
+    await cycle(hass, entry)
+    assert session_requests(emulator) == before
+    assert len(fired) == 1
+    assert (fired[0]["session_id"], fired[0]["cost"], fired[0]["energy_kwh"]) == (
+        session.id,
+        0,
+        0,
+    )
+    tagged = [r for r in emulator.state.records() if r["session_reference_id"] == session.id]
+    assert tagged
+    assert all(r["energy_wh"] == 0 for r in tagged)
+
+
+async def test_session_energy_sent_again_replaces_what_was_confirmed(
+    hass: HomeAssistant, emulator: Emulator, freezer: FrozenDateTimeFactory
+) -> None:
+    """Periods of a session sent again (a decrease netted against earlier periods, then
+    ``upload_history`` over the session) replace their confirmed energy instead of adding
+    to it: the session still becomes final, at the report's cost and energy."""
+    meter = Meter(hass, freezer)
+    entry, _charger_id = await setup_charger(hass, emulator, meter, options={"upload_interval": 60})
+    fired = completed_events(hass)
+    total = {"device_class": "energy", "state_class": "total", "unit_of_measurement": "kWh"}
+    for step, value in (("on", 1002.0), ("on", 1004.0), ("on", 1003.5), ("off", 1003.5)):
+        meter.freezer.move_to(meter.t + timedelta(seconds=30))
+        meter.set("binary_sensor.charging", step, {})
+        await hass.async_block_till_done()
+        await meter.period({"sensor.charger_energy": (value, total)})
+        if value == 1004.0:
+            await cycle(hass, entry)  # sent before the decrease
+    await meter.period({"sensor.charger_energy": (1003.5, total)})
+    session = last_session(entry)
+    assert session.end is not None
+    await cycle(hass, entry)  # the decrease takes 0.5 kWh back from the periods before
+    tally = progress(entry).session_energy[session.id]
+    assert tally.kwh == pytest.approx(3.5, abs=1e-9)
+
+    result = await hass.services.async_call(
+        DOMAIN,
+        "upload_history",
+        {
+            "config_entry_id": entry.entry_id,
+            "start": (session.start - timedelta(hours=1)).isoformat(),
+            "end": meter.t.isoformat(),
+        },
+        blocking=True,
+        return_response=True,
+    )
+    assert isinstance(result, dict)
+    assert result["records_sent"] > 0
+    assert progress(entry).session_energy[session.id].kwh == pytest.approx(3.5, abs=1e-9)
+
+    await cycle(hass, entry)
+    await cycle(hass, entry)
+    report = await entry.runtime_data.client.get_session_cost(session.id)
+    assert report.total_energy_wh == pytest.approx(3500, abs=1)
+    assert len(fired) == 1
+    assert fired[0]["energy_kwh"] == pytest.approx(3.5, abs=1e-6)
+    assert fired[0]["cost"] == pytest.approx(report.total_cost, abs=1e-6)
+
+
+async def test_manual_session_survives_reloads_and_its_energy_is_tagged(
+    hass: HomeAssistant, emulator: Emulator, freezer: FrozenDateTimeFactory
+) -> None:
+    """A session started by hand on a charger whose session entity is off stays open across
+    reloads and the entity's changes; ending it by hand closes it then, and every period of
+    it carries its id at Flatpeak."""
+    meter = Meter(hass, freezer)
+    entry, charger_id = await setup_charger(hass, emulator, meter)
+    fired = completed_events(hass)
+    device = dr.async_get(hass).async_get_device(identifiers={(DOMAIN, charger_id)})
+    assert device is not None
+
+    async def call(action: str) -> dict[str, Any]:
+        result = await hass.services.async_call(
+            DOMAIN, action, {"device_id": device.id}, blocking=True, return_response=True
+        )
+        assert isinstance(result, dict)
+        return result
+
+    started = await call("start_charging_session")
+    energy = 1000.0
+    for _ in range(2):
+        energy += 1.5
+        await meter.period({"sensor.charger_energy": energy})
+    assert await hass.config_entries.async_reload(entry.entry_id)  # e.g. options saved
+    await hass.async_block_till_done(wait_background_tasks=True)
+    session = last_session(entry)
+    assert (session.id, session.end, session.manual) == (started["session_id"], None, True)
+
+    # The entity going on and off, then a restart-like unload and set-up: still open.
+    meter.set("binary_sensor.charging", "on", {})
+    await hass.async_block_till_done()
+    energy += 1.5
+    await meter.period({"sensor.charger_energy": energy})
+    meter.set("binary_sensor.charging", "off", {})
+    await hass.async_block_till_done()
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    sessions = next(iter(progress(entry).sessions.values()))
+    assert [(s.id, s.end) for s in sessions] == [(started["session_id"], None)]
+    assert session_cost_state(hass)[1]["status"] == "charging"
+    energy += 1.5
+    await meter.period({"sensor.charger_energy": energy})
+
+    ended = await call("end_charging_session")
+    assert ended["session_id"] == started["session_id"]
+    assert ended["end"] == dt_util.utcnow().isoformat()
+    await meter.period({"sensor.charger_energy": energy})
+    await meter.period({"sensor.charger_energy": energy})
+    await cycle(hass, entry)
+    await cycle(hass, entry)
+
+    session = last_session(entry)
+    assert session.end is not None
+    assert session.end.isoformat() == ended["end"]
+    tagged = [r for r in emulator.state.records() if r["session_reference_id"] == session.id]
+    assert sum(r["energy_wh"] for r in tagged) == pytest.approx(6000, abs=1e-6)
+    untagged = [r for r in emulator.state.records() if r["session_reference_id"] is None]
+    assert sum(r["energy_wh"] for r in untagged) == pytest.approx(0, abs=1e-6)
+    assert len(fired) == 1
+    assert fired[0]["session_id"] == session.id
+    assert fired[0]["energy_kwh"] == pytest.approx(6.0, abs=1e-6)
+
+
+async def test_sessions_kept_by_an_older_version_are_not_final_at_zero(
+    hass: HomeAssistant,
+    emulator: Emulator,
+    freezer: FrozenDateTimeFactory,
+    hass_storage: dict[str, Any],
+) -> None:
+    """Progress of version 2.1: an ended session checked once at 0 (a 404 under the old rule)
+    is not made final by the next 404; its report, once there, makes it final."""
+    meter = Meter(hass, freezer)
+    meter.set("binary_sensor.charging", "off", {})
+    await meter.period({"sensor.charger_energy": 1000.0})
+    charger_id = await new_device(hass, emulator, "charger")
+    entry = await make_entry(
+        hass,
+        emulator,
+        subentries=[ev_charger_subentry(charger_id)],
+        options={"history_days": 1, "upload_interval": 60},
+    )
+    sub = next(iter(entry.subentries))
+    key = f"{DOMAIN}.{entry.entry_id}"
+    start, end = meter.t - timedelta(hours=2), meter.t - timedelta(hours=1)
+    session_id = "ha-session-0123456789abcdef0123"
+    hass_storage[key] = {
+        "version": 2,
+        "minor_version": 1,
+        "key": key,
+        "data": {
+            "streams": {
+                f"{charger_id}:ev_charger": {
+                    "cursor": meter.t.isoformat(),
+                    "carry": 0.0,
+                    "register": 0.0,
+                    "recent": [],
+                }
+            },
+            "retry": [],
+            "sessions": {
+                sub: [{"id": session_id, "start": start.isoformat(), "end": end.isoformat()}]
+            },
+            "last_success": {},
+            "rejected": 0,
+            "session_costs": {
+                session_id: {"cost": 0.0, "energy_kwh": 0.0, "currency": "GBP", "checked": True}
+            },
+        },
+    }
+    fired = completed_events(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    await cycle(hass, entry)
+    assert not fired
+    assert session_cost_state(hass)[1]["status"] == "pending"
+    assert hass_storage[key]["minor_version"] == 2
+    tally = progress(entry).session_energy[session_id]
+    assert (tally.known, tally.periods) == (False, {})
+    cost = progress(entry).session_costs[session_id]
+    assert (cost.final, cost.pending) == (False, "no_report")
+
+    # The session's energy reaches Flatpeak's report (sent by the older version).
+    client = entry.runtime_data.client
+    await client.submit_interval_records(
+        [
+            MeterRecord(
+                emulator.location_id,
+                start + timedelta(minutes=5 * n),
+                start + timedelta(minutes=5 * (n + 1)),
+                1.0,
+                EnergyUnits.KWH,
+                device_id=charger_id,
+                session_reference_id=session_id,
+            )
+            for n in range(3)
+        ]
+    )
+    await when_due(hass, entry, freezer)
+    await cycle(hass, entry)
+    report = await client.get_session_cost(session_id)
+    assert len(fired) == 1
+    assert fired[0]["cost"] == pytest.approx(report.total_cost, abs=1e-6)
+    assert fired[0]["energy_kwh"] == pytest.approx(3.0, abs=1e-6)

@@ -988,7 +988,12 @@ SPECIFIC_ANSWERS: list[tuple[str, str, object]] = [
     ("get_interval_cost", "cost not object", {"data": [{**ROW, "cost": 0.5}]}),
     ("get_interval_cost", "currency number", {"currency_code": 826, "data": []}),
     ("get_session_cost", "row not object", {"data": [1]}),
-    ("get_session_cost", "cost value bool", {"data": [{**ROW, "cost": {"value": True}}]}),
+    # (an amount that is not a number makes the row unpriced, not the answer unreadable)
+    (
+        "get_session_cost",
+        "cost confidence text",
+        {"data": [{**ROW, "cost": {"value": 1.0, "confidence": "high"}}]},
+    ),
     ("get_instant_cost", "data missing", {"id": "mre_1"}),
     ("get_instant_cost", "data list", {"data": [ROW]}),
     ("get_prices", "data missing", {"currency_code": "GBP"}),

@@ -773,6 +773,49 @@ async def test_session_costs(api: Api) -> None:
     assert_error(body, "resource_not_found")
 
 
+async def test_report_lag(api: Api) -> None:
+    """With a report lag, records are in cost reports only that long after they were stored
+    (a replaced one from its replacement): left out (a session with none in: 404), or
+    listed without an amount; aggregated reports leave them out either way."""
+    response = await api.client.post("/_emulator/report_lag", json={"seconds": 600})
+    assert response.status == 200
+    first = record(api.location_id, session_reference_id="charge-1", record_reference_id="r0")
+    second = {
+        **first,
+        "record_reference_id": "r1",
+        "start_time": "2025-08-01T10:30:00Z",
+        "end_time": "2025-08-01T11:00:00Z",
+    }
+    await api.call("PUT", "/meters/interval", [first])
+    body = await api.call("POST", "/costs/session/charge-1", expect=404)
+    assert_error(body, "resource_not_found")
+    api.clock.advance(600)
+    await api.call("PUT", "/meters/interval", [second])
+    report = await api.call("POST", "/costs/session/charge-1")
+    assert [row["record_reference_id"] for row in report["data"]] == ["r0"]
+    window = {"start_time": "2025-08-01T00:00:00Z", "end_time": "2025-08-02T00:00:00Z"}
+    report = await api.call("POST", f"/costs/interval/{api.location_id}", window)
+    assert [row["record_reference_id"] for row in report["data"]] == ["r0"]
+
+    response = await api.client.post(
+        "/_emulator/report_lag", json={"seconds": 600, "unpriced": True}
+    )
+    assert response.status == 200
+    await api.call("PUT", "/meters/interval", [{**first, "value": 2000}])  # replaced: lags
+    report = await api.call("POST", "/costs/session/charge-1")
+    assert [row["cost"]["value"] for row in report["data"]] == [None, None]
+    assert [row["energy"]["value"] for row in report["data"]] == [2000, 1000]
+    report = await api.call(
+        "POST", f"/costs/interval/{api.location_id}", window, params={"aggregation": "DAY"}
+    )
+    assert sum(row["energy"]["value"] for row in report["data"]) == 0
+    api.clock.advance(600)
+    report = await api.call("POST", "/costs/session/charge-1")
+    assert [row["cost"]["value"] for row in report["data"]] == pytest.approx([0.49, 0.245])
+    response = await api.client.post("/_emulator/report_lag", json={"seconds": -1})
+    assert response.status == 400
+
+
 async def test_instant_cost(api: Api) -> None:
     """One record in, its cost out; stored unless non_persistent."""
     one = record(

@@ -80,9 +80,9 @@ class FlatpeakSessionCostSensor(CoordinatorEntity[SessionCostCoordinator], Senso
 
     @property
     def native_value(self) -> float | None:
-        """Unknown until the session's first fetch."""
+        """Unknown until a report of the session gives a figure; then the last one."""
         latest = self.coordinator.latest(self._subentry_id)
-        if latest is None or latest.cost is None:
+        if latest is None or latest.cost is None or latest.cost.cost is None:
             return None
         return round(latest.cost.cost, 6)
 
@@ -94,7 +94,9 @@ class FlatpeakSessionCostSensor(CoordinatorEntity[SessionCostCoordinator], Senso
 
     @property
     def extra_state_attributes(self) -> dict[str, Any] | None:
-        """Session id, start, end (None while charging), energy, currency, final."""
+        """Session id, start, end (None while charging), energy, currency, final, and
+        status: charging, pending (ended; Flatpeak's report does not account for it yet),
+        final, or unconfirmed (no longer asked for)."""
         latest = self.coordinator.latest(self._subentry_id)
         if latest is None:
             return None
@@ -103,9 +105,12 @@ class FlatpeakSessionCostSensor(CoordinatorEntity[SessionCostCoordinator], Senso
             "session_id": session.id,
             "start": session.start.isoformat(),
             "end": session.end.isoformat() if session.end else None,
-            "energy_kwh": round(cost.energy_kwh, 6) if cost else None,
+            "energy_kwh": round(cost.energy_kwh, 6)
+            if cost and cost.energy_kwh is not None
+            else None,
             "currency": cost.currency if cost else self.coordinator.currency,
             "final": bool(cost and cost.final),
+            "status": self.coordinator.status(session, cost),
         }
         if session.label:
             attributes["label"] = session.label

@@ -71,8 +71,8 @@ class FlatpeakSessionEvent(CoordinatorEntity[SessionCostCoordinator], EventEntit
 
     @callback
     def _fire_pending(self) -> None:
-        pending = self.coordinator.pending(self._subentry_id)
-        for item in pending:
+        due = self.coordinator.to_notify(self._subentry_id)
+        for item in due:
             if item.cost is None:
                 continue
             self.coordinator.async_notified(item.session.id)

@@ -4,9 +4,13 @@ After each upload cycle, each charger's sessions that are not final are priced w
 ``POST /costs/session/{session id}`` each, but only when it can tell something new: the open
 session or an ended one whose intervals are not all at Flatpeak yet when the charger's upload
 moved on; an ended session whose every interval is at Flatpeak (the stream's cursor is past its
-end and none of its intervals waits for a retry) at each refresh until two such fetches agree.
-Then it is final: never fetched again, and its ``session_completed`` event fires once. Ended
-sessions that are not final 48 hours after their end are left alone.
+end and none of its intervals waits for a retry) until its report is complete twice in a row
+with the same figures. Complete means: in the location's currency, every row priced, and its
+energy what Flatpeak confirmed for the session (see :mod:`.session_energy`). Then it is final:
+never fetched again, and its ``session_completed`` event fires once. A 404, an empty report or
+one that is not complete never makes a session final: it is asked for again after a delay that
+grows with each such answer (:func:`pending_delay`), kept across restarts, for up to 30 days
+after its end. An ended session with no confirmed energy is final at 0 without a request.
 """
 
 from __future__ import annotations
@@ -21,11 +25,18 @@ from homeassistant.helpers.event import async_track_state_change_event
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
 from homeassistant.util import dt as dt_util
 
-from .client import FlatpeakClient, FlatpeakError, FlatpeakNotFoundError, FlatpeakTariffError
+from .client import (
+    FlatpeakClient,
+    FlatpeakError,
+    FlatpeakNotFoundError,
+    FlatpeakResponseFormatError,
+    FlatpeakTariffError,
+)
 from .const import CONF_DEVICE_ID, DOMAIN
 from .planner import FIVE_MINUTES, floor_time
 from .progress import Progress, SessionCost
 from .retry import Backoff, RetryPolicy
+from .session_energy import CURRENCY, MALFORMED, SessionReport, has_no_energy, read_report
 from .sessions import Session, SessionTracker
 from .streams import CHARGER_STREAM, stream_key
 
@@ -37,9 +48,37 @@ if TYPE_CHECKING:
 
 _LOGGER = logging.getLogger(__name__)
 
-FETCH_FOR = timedelta(hours=48)
 # After a failed refresh, none before this policy's delay (a 429's Retry-After the floor).
 SESSION_RETRY = RetryPolicy(base=timedelta(minutes=1), cap=timedelta(hours=1))
+# An ended session whose report is still not complete this long after its end is left alone.
+ASK_FOR = timedelta(days=30)
+# After an incomplete report of an ended session: 15 min, 30 min, 1 h, ... at most 6 h.
+PENDING_FIRST = timedelta(minutes=15)
+PENDING_MAX = timedelta(hours=6)
+
+# What the session cost sensor says of a session.
+STATUS_CHARGING = "charging"
+STATUS_PENDING = "pending"  # ended; Flatpeak's report does not account for it (yet)
+STATUS_FINAL = "final"
+STATUS_UNCONFIRMED = "unconfirmed"  # still not complete ASK_FOR after its end: no longer asked
+
+
+# The one retry policy, without jitter: a session's next ask is stored and shown.
+PENDING_RETRY = RetryPolicy(base=PENDING_FIRST, cap=PENDING_MAX, jitter=0.0)
+
+
+def pending_delay(misses: int) -> timedelta:
+    """When to ask again for an ended session after ``misses`` incomplete reports in a row."""
+    return PENDING_RETRY.delay(misses)
+
+
+def session_status(session: Session, cost: SessionCost | None, now: datetime) -> str:
+    """``charging``, ``pending``, ``final`` or ``unconfirmed``."""
+    if cost is not None and cost.final:
+        return STATUS_FINAL
+    if session.end is None:
+        return STATUS_CHARGING
+    return STATUS_UNCONFIRMED if now - session.end > ASK_FOR else STATUS_PENDING
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,8 +95,8 @@ def completed_data(session: Session, cost: SessionCost) -> dict[str, Any]:
         "session_id": session.id,
         "start": session.start.isoformat(),
         "end": session.end.isoformat() if session.end else None,
-        "energy_kwh": round(cost.energy_kwh, 6),
-        "cost": round(cost.cost, 6),
+        "energy_kwh": round(cost.energy_kwh or 0.0, 6),
+        "cost": round(cost.cost or 0.0, 6),
         "currency": cost.currency,
     }
     if session.label:
@@ -132,6 +171,10 @@ class SessionCostCoordinator(DataUpdateCoordinator[None]):
     def _progress(self) -> Progress:
         return self.uploads.uploader.progress
 
+    def status(self, session: Session, cost: SessionCost | None) -> str:
+        """What the session cost sensor says of a session (see :func:`session_status`)."""
+        return session_status(session, cost, dt_util.utcnow())
+
     def tracker(self, subentry_id: str) -> SessionTracker | None:
         """The charger's session tracker."""
         return self.uploads.trackers.get(subentry_id)
@@ -144,7 +187,7 @@ class SessionCostCoordinator(DataUpdateCoordinator[None]):
         session = tracker.sessions[-1]
         return ChargerSession(session, self._progress.session_costs.get(session.id))
 
-    def pending(self, subentry_id: str) -> list[ChargerSession]:
+    def to_notify(self, subentry_id: str) -> list[ChargerSession]:
         """Final sessions whose ``session_completed`` event has not fired, oldest first."""
         tracker = self.tracker(subentry_id)
         if tracker is None:
@@ -221,33 +264,80 @@ class SessionCostCoordinator(DataUpdateCoordinator[None]):
         cost = progress.session_costs.get(session.id)
         if cost is not None and cost.final:
             return False
-        if session.end is not None and now - session.end > FETCH_FOR:
-            return False
         settled = all_at_flatpeak(progress, key, session)
-        if not settled and cost is not None and not moved:
+        tally = progress.session_energy.get(session.id)
+        if settled and has_no_energy(tally):
+            progress.session_costs[session.id] = SessionCost(
+                0.0, 0.0, self.currency, checked=True, final=True
+            )
+            return True
+        if session.end is not None and now - session.end > ASK_FOR:
+            return False
+        if cost is not None and (
+            (settled and cost.retry_at is not None and now < cost.retry_at)
+            or (not settled and not moved)
+        ):
             return False
         try:
             report = await self.client.get_session_cost(session.id)
-        except FlatpeakNotFoundError:  # nothing of the session is at Flatpeak yet
-            amount, energy, currency = 0.0, 0.0, self.currency
+        except FlatpeakNotFoundError:  # nothing of the session is in Flatpeak's reports yet
+            read = read_report(None, tally, self.currency)
+        except FlatpeakResponseFormatError as err:  # e.g. an amount that is not a number
+            _LOGGER.debug("Unreadable cost report of charging session %s: %s", session.id, err)
+            read = SessionReport(None, None, self.currency, MALFORMED)
         else:
-            amount = report.total_cost
-            energy = report.total_energy_wh / 1000
-            currency = report.currency_code or self.currency
-        agrees = (
-            cost is not None
-            and cost.checked
-            and abs(cost.cost - amount) < 1e-9
-            and abs(cost.energy_kwh - energy) < 1e-9
-        )
-        progress.session_costs[session.id] = SessionCost(
-            cost=amount,
-            energy_kwh=energy,
-            currency=currency,
-            checked=settled,
-            final=settled and agrees,
-        )
+            read = read_report(report, tally, self.currency)
+        progress.session_costs[session.id] = self._next_cost(session, cost, read, settled, now)
         return True
+
+    def _next_cost(
+        self,
+        session: Session,
+        cost: SessionCost | None,
+        read: SessionReport,
+        settled: bool,
+        now: datetime,
+    ) -> SessionCost:
+        """The session's cost after a report: its figure if it has one (else the last one),
+        final when complete and the same as the last complete one of the ended session."""
+        if read.pending == CURRENCY and (cost is None or cost.pending != CURRENCY):
+            _LOGGER.warning(
+                "Flatpeak's cost report of charging session %s is in %s, not %s: "
+                "its cost stays pending",
+                session.id,
+                read.currency or "no currency",
+                self.currency,
+            )
+        complete = settled and read.pending is None
+        agrees = (
+            complete
+            and cost is not None
+            and cost.checked
+            and cost.cost is not None
+            and cost.energy_kwh is not None
+            and read.cost is not None
+            and read.energy_kwh is not None
+            and abs(cost.cost - read.cost) < 1e-9
+            and abs(cost.energy_kwh - read.energy_kwh) < 1e-9
+        )
+        figure: tuple[float | None, float | None, str]
+        if read.cost is not None:
+            figure = (read.cost, read.energy_kwh, read.currency)
+        elif cost is not None:
+            figure = (cost.cost, cost.energy_kwh, cost.currency)
+        else:
+            figure = (None, None, self.currency)
+        misses = (cost.misses if cost else 0) + 1 if settled and read.pending else 0
+        return SessionCost(
+            cost=figure[0],
+            energy_kwh=figure[1],
+            currency=figure[2],
+            checked=complete,
+            final=agrees,
+            pending=read.pending,
+            misses=misses,
+            retry_at=now + pending_delay(misses) if misses else None,
+        )
 
     def _prune(self, progress: Progress) -> None:
         """Costs are kept as long as their sessions are."""
@@ -258,9 +348,22 @@ class SessionCostCoordinator(DataUpdateCoordinator[None]):
     def diagnostics(self) -> dict[str, Any]:
         """The last few sessions' costs, for the diagnostics download."""
         costs = self._progress.session_costs
+        tallies = self._progress.session_energy
         return {
             sub: [
-                {"session": s.id, **(costs[s.id].as_dict() if s.id in costs else {})}
+                {
+                    "session": s.id,
+                    **(costs[s.id].as_dict() if s.id in costs else {}),
+                    **(
+                        {
+                            "confirmed_kwh": round(tally.kwh, 6),
+                            "confirmed_records": len(tally.periods),
+                            "confirmed_known": tally.known,
+                        }
+                        if (tally := tallies.get(s.id)) is not None
+                        else {}
+                    ),
+                }
                 for s in tracker.sessions[-5:]
             ]
             for sub, tracker in self.uploads.trackers.items()

@@ -1,7 +1,9 @@
 """EV charging sessions: recognised live from an entity's state or a power threshold.
 
 Sessions are kept with the upload progress, so one that is open when Home Assistant stops is
-still open (or closed at the right moment) after it starts again.
+still open (or closed at the right moment) after it starts again. A session opened by the
+``start_charging_session`` action is closed only by ``end_charging_session``: while it is
+open, the entity neither closes it nor opens another, also across reloads and restarts.
 """
 
 from __future__ import annotations
@@ -151,14 +153,18 @@ class SessionTracker:
     @callback
     def async_start(self) -> Callable[[], None]:
         """Reconcile with the entity's state now, then follow its changes."""
-        state = self._hass.states.get(self.entity_id)
-        self._apply(is_charging(state, self._config), state.last_changed if state else None)
+        self._follow(self._hass.states.get(self.entity_id))
         return async_track_state_change_event(self._hass, [self.entity_id], self._async_changed)
 
     @callback
     def _async_changed(self, event: Event[EventStateChangedData]) -> None:
-        new = event.data["new_state"]
-        self._apply(is_charging(new, self._config), new.last_changed if new else None)
+        self._follow(event.data["new_state"])
+
+    def _follow(self, state: State | None) -> None:
+        """Open or close a session as the entity says, unless one opened by hand is open."""
+        if (current := self.open_session) is not None and current.manual:
+            return
+        self._apply(is_charging(state, self._config), state.last_changed if state else None)
 
     @callback
     def async_start_manual(self, when: datetime, label: str | None) -> Session | None:

@@ -44,6 +44,7 @@ from .planner import (
     window_end,
 )
 from .progress import Progress, RetryItem
+from .session_energy import ChargerRecord, tally_confirmed
 from .sessions import Session, SessionTracker
 from .streams import Stream
 from .window import Item, Items, PlanJob, Window, build_window
@@ -68,6 +69,18 @@ def confirmed_runs(items: Items, refused: Container[int]) -> dict[str, list[Run]
         if index not in refused:
             by_stream.setdefault(stream.key, []).append((start, kwh))
     return {key: runs_of(periods) for key, periods in by_stream.items()}
+
+
+def charger_records(items: Items, refused: Container[int]) -> list[ChargerRecord]:
+    """Worker thread: the chargers' records Flatpeak accepted, with their sessions (a period
+    sent again without one leaves the session it was in)."""
+    return [
+        (stream.key, start, kwh, session)
+        for index, (stream, start, kwh, session) in enumerate(
+            zip(items.streams, items.starts, items.kwh, items.sessions, strict=True)
+        )
+        if stream.is_charger and index not in refused
+    ]
 
 
 def _read_rows(
@@ -134,7 +147,8 @@ class Uploader:
                 )
                 refused = await self._async_send(window)
                 runs = await self.hass.async_add_executor_job(confirmed_runs, window.items, refused)
-                self._commit(streams, window, refused, runs)
+                charged = await self._async_charger_records(streams, window.items, refused)
+                self._commit(streams, window, refused, runs, charged)
                 for stream in streams:
                     if stream.cumulative:
                         await self._async_send_cumulative(
@@ -230,6 +244,7 @@ class Uploader:
         window: Window,
         refused: dict[int, str],
         runs: dict[str, list[Run]],
+        charged: list[ChargerRecord],
     ) -> None:
         """Flatpeak answered: keep refused records for a retry, move interval cursors on."""
         items = window.items
@@ -257,6 +272,7 @@ class Uploader:
         self.progress.retry = retry
         self.confirmed += len(window.items) - len(refused)
         self._mark_confirmed(runs)
+        self._tally(charged)
         for stream in streams:
             if not stream.cumulative:
                 self.progress.streams[stream.key] = window.plans[stream.key].state
@@ -268,6 +284,28 @@ class Uploader:
         them)."""
         for key, stream_runs in runs.items():
             mark_runs(self.progress.confirmed_periods(key), stream_runs)
+
+    async def _async_charger_records(
+        self, streams: list[Stream], items: Items, refused: Container[int]
+    ) -> list[ChargerRecord]:
+        """The chargers' records Flatpeak accepted (worker thread: a window has 10,000)."""
+        if not any(s.is_charger for s in streams):
+            return []
+        return await self.hass.async_add_executor_job(charger_records, items, refused)
+
+    def _tally(self, charged: list[ChargerRecord]) -> None:
+        """Keep what Flatpeak confirmed of each charging session that is not final."""
+        tracked = {s.id for tracker in self.trackers.values() for s in tracker.sessions}
+        costs = self.progress.session_costs
+
+        def wanted(session_id: str) -> bool:
+            cost = costs.get(session_id)
+            return session_id in tracked and (cost is None or not cost.final)
+
+        tallies = self.progress.session_energy
+        for session_id in [sid for sid in tallies if not wanted(sid)]:
+            del tallies[session_id]
+        tally_confirmed(tallies, charged, wanted=wanted)
 
     async def _async_send_cumulative(
         self, stream: Stream, state: StreamState, plan: StreamPlan
@@ -365,6 +403,7 @@ class Uploader:
                 refused = await self._async_send(window)
                 runs = await self.hass.async_add_executor_job(confirmed_runs, window.items, refused)
                 self._mark_confirmed(runs)
+                self._tally(await self._async_charger_records(streams, window.items, refused))
             items = window.items
             result["requests"] += 1 if items else 0
             result["records_failed"] += len(refused)
@@ -376,6 +415,7 @@ class Uploader:
                     result["kwh"][stream.entity_id] += kwh
             states = {key: plan.state for key, plan in window.plans.items()}
             scan = window.end
+        await self._save()  # what Flatpeak confirmed
         result["kwh"] = {key: round(value, 6) for key, value in result["kwh"].items()}
         return result
 

@@ -132,6 +132,15 @@ async def set_connect_delay(request: web.Request) -> web.Response:
     return _ok()
 
 
+async def set_report_lag(request: web.Request) -> web.Response:
+    """POST /_emulator/report_lag {seconds, unpriced?}: cost reports include a record only
+    that long after it was stored; meanwhile it is left out, or with ``unpriced`` listed in
+    a row of its own with a null amount (a session with none of its records in: 404)."""
+    body = await read_object(request)
+    state_of(request).set_report_lag(_seconds(body), unpriced=_flag(body, "unpriced"))
+    return _ok(seconds=state_of(request).report_lag)
+
+
 async def expire_tokens(request: web.Request) -> web.Response:
     """POST /_emulator/expire_tokens: invalidate every issued bearer token."""
     state_of(request).expire_tokens()
@@ -208,6 +217,7 @@ def add_routes(app: web.Application) -> None:
         "/_emulator/pending_connect", set_pending_connect, name="emulator_pending_connect"
     )
     router.add_post("/_emulator/connect_delay", set_connect_delay, name="emulator_connect_delay")
+    router.add_post("/_emulator/report_lag", set_report_lag, name="emulator_report_lag")
     router.add_post("/_emulator/expire_tokens", expire_tokens, name="emulator_expire_tokens")
     router.add_get("/_emulator/records", records, name="emulator_records")
     router.add_get("/_emulator/requests", requests, name="emulator_requests")

@@ -52,12 +52,12 @@ def timeline(
     return RateTimeline(schedules, state.zone(location_id), start, end)
 
 
-def _cost_json(row: CostRow, *, with_refs: bool) -> dict[str, Any]:
+def _cost_json(row: CostRow, *, with_refs: bool, priced: bool = True) -> dict[str, Any]:
     body: dict[str, Any] = {
         "start_time": format_rfc3339(row.start),
         "end_time": format_rfc3339(row.end),
         "energy": {"value": round_energy(row.energy_wh)},
-        "cost": {"value": round_money(row.cost), "confidence": 1},
+        "cost": {"value": round_money(row.cost) if priced else None, "confidence": 1},
     }
     record = row.record
     if with_refs and isinstance(record, MeterRecord):
@@ -83,8 +83,12 @@ def energy_cost(
     """An ``energy_cost`` report over [start, end) for the given records.
 
     Only the part of each record inside the window counts (prorated by time); DAY/MONTH rows
-    follow ``location``'s timezone.
+    follow ``location``'s timezone. Records not costed yet (the report lag) are left out, or
+    listed with a null amount in rows of their own (``report_lag_unpriced``, no aggregation).
     """
+    unpriced = {id(r) for r in records if not state.is_costed(r)}
+    if unpriced and (aggregation is not None or not state.report_lag_unpriced):
+        records = [r for r in records if id(r) not in unpriced]
     intervals = [
         Interval(r.start, r.end, r.energy_wh, r) for r in records if r.tariff_direction == direction
     ]
@@ -115,7 +119,10 @@ def energy_cost(
         "location_timezone": location.timezone,
         "currency_code": location.currency_code,
         "energy_units": "WH",
-        "data": [_cost_json(row, with_refs=aggregation is None) for row in rows],
+        "data": [
+            _cost_json(row, with_refs=aggregation is None, priced=id(row.record) not in unpriced)
+            for row in rows
+        ],
         "account_id": account_id,
     }
     if aggregation is not None:

@@ -386,7 +386,8 @@ async def costs_session(request: web.Request) -> web.Response:
     records = [
         r for r in state.record_objects(account.account_id) if r.session_reference_id == session_id
     ]
-    if not records:
+    # A session none of whose records is in cost reports yet is unknown to them.
+    if not any(state.is_costed(r) for r in records) and not (records and state.report_lag_unpriced):
         raise not_found("session", session_id)
     start = get_time(body, "start_time", required=False) or min(r.start for r in records)
     # Default window: the whole session; the extra microsecond keeps an instant record

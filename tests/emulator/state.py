@@ -67,6 +67,10 @@ class EmulatorState:
         self.token_lifetime: float = DEFAULT_TOKEN_LIFETIME
         # Seconds after a Connect completes during which rates are "not ready yet".
         self.connect_processing_seconds = 0.0
+        # Seconds after a record is stored before cost reports include it; with
+        # ``report_lag_unpriced`` its own row is listed meanwhile, without an amount.
+        self.report_lag = 0.0
+        self.report_lag_unpriced = False
 
     # --- housekeeping -------------------------------------------------------------------
 
@@ -91,6 +95,8 @@ class EmulatorState:
         self.latency = 0.0
         self.token_lifetime = DEFAULT_TOKEN_LIFETIME
         self.connect_processing_seconds = 0.0
+        self.report_lag = 0.0
+        self.report_lag_unpriced = False
 
     def next_seq(self) -> int:
         """A creation sequence number (lists are newest first even within one second)."""
@@ -284,6 +290,17 @@ class EmulatorState:
     def set_pending_connect(self, location_id: str, seconds: float) -> None:
         """Price-dependent calls for the location answer 422 pending_connect for a while."""
         self.pending_connect[location_id] = self.now() + timedelta(seconds=seconds)
+
+    def set_report_lag(self, seconds: float, *, unpriced: bool = False) -> None:
+        """Records stored less than ``seconds`` ago are not in cost reports yet."""
+        self.report_lag = seconds
+        self.report_lag_unpriced = unpriced
+
+    def is_costed(self, record: MeterRecord) -> bool:
+        """Whether cost reports include the record already (see :meth:`set_report_lag`)."""
+        if self.report_lag <= 0:  # (also when a test's clock went back)
+            return True
+        return record.time_created <= self.now() - timedelta(seconds=self.report_lag)
 
     def is_pending(self, location_id: str) -> bool:
         """Whether the location is inside a pending-connect window."""
