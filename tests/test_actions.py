@@ -223,6 +223,39 @@ async def test_cost_report_flatpeak_failures(hass: HomeAssistant, emulator: Emul
     assert entry.runtime_data.tariff_gate.problem == "pending_connect"
 
 
+async def test_cost_report_never_totals_what_flatpeak_did_not_price(
+    hass: HomeAssistant, emulator: Emulator
+) -> None:
+    """Rows without a cost make the report fail with a clear error, not a smaller total;
+    a record listed twice counts once (its later row)."""
+    entry, _, _ = await setup_entry(hass, emulator)
+    data = {"config_entry_id": entry.entry_id, "start": DAY, "end": DAY + HOUR}
+
+    def row(minute: int, cost: Any, ref: str) -> dict[str, Any]:
+        start = DAY + timedelta(minutes=minute)
+        return {
+            "start_time": start.isoformat(),
+            "end_time": (start + timedelta(minutes=5)).isoformat(),
+            "energy": {"value": 100},
+            "cost": {"value": cost},
+            "record_reference_id": ref,
+        }
+
+    body = {"object": "energy_cost", "currency_code": "GBP", "data": []}
+    emulator.state.fail_next(
+        "/costs/*", 200, body={**body, "data": [row(0, 0.1, "a"), row(5, None, "b")]}
+    )
+    err = await failed(hass, "get_cost_report", "report_incomplete", **data)
+    assert err.translation_placeholders == {"count": "1", "rows": "2"}
+
+    twice = [row(0, 0.1, "a"), row(5, 0.2, "b"), row(0, 0.3, "a")]
+    emulator.state.fail_next("/costs/*", 200, body={**body, "data": twice})
+    answer = await act(hass, "get_cost_report", **data)
+    assert [r["cost"] for r in answer["rows"]] == [0.3, 0.2]
+    assert answer["total_cost"] == pytest.approx(0.5)
+    assert answer["total_kwh"] == pytest.approx(0.2)
+
+
 # -- get_prices ------------------------------------------------------------------------
 
 

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 import inspect
 import logging
+import math
 import threading
 import time
 from typing import Any
@@ -39,10 +40,15 @@ from custom_components.flatpeak.client import (
     FlatpeakResponseFormatError,
     FlatpeakTimeoutError,
     MeterRecord,
+    RateLimit,
     TariffDirection,
     client as client_module,
 )
-from custom_components.flatpeak.client.answers import parse_retry_after
+from custom_components.flatpeak.client.answers import (
+    MAX_CODE_CHARS,
+    MAX_MESSAGE_CHARS,
+    parse_retry_after,
+)
 from custom_components.flatpeak.client.models import Location, PostalAddress, TariffStatus
 from tests.conftest import Emulator
 
@@ -55,10 +61,29 @@ async def session() -> AsyncGenerator[aiohttp.ClientSession]:
         yield session
 
 
+class Clock:
+    """Seconds that pass only when a test moves them (what the clients' rate limit reads)."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
 @pytest.fixture
-def client(emulator: Emulator, session: aiohttp.ClientSession) -> FlatpeakClient:
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def client(emulator: Emulator, session: aiohttp.ClientSession, clock: Clock) -> FlatpeakClient:
     return FlatpeakClient(
-        session, emulator.account_id, emulator.api_key, base_url=emulator.base_url
+        session,
+        emulator.account_id,
+        emulator.api_key,
+        base_url=emulator.base_url,
+        rate_limit=RateLimit(now=clock),
     )
 
 
@@ -463,12 +488,15 @@ async def test_tariff_states(emulator: Emulator, client: FlatpeakClient) -> None
     assert err.value.code == "pending_connect"
 
 
-async def test_rate_limit_and_server_errors(emulator: Emulator, client: FlatpeakClient) -> None:
+async def test_rate_limit_and_server_errors(
+    emulator: Emulator, client: FlatpeakClient, clock: Clock
+) -> None:
     """429 carries Retry-After; 5xx is an API error; 404 is not found."""
     emulator.state.fail_next("/locations", 429, count=1, retry_after=30)
     with pytest.raises(FlatpeakRateLimitError) as err:
         await client.list_locations()
     assert err.value.retry_after == 30
+    clock.now += 30
     emulator.state.fail_next("/locations", 503, count=1)
     with pytest.raises(FlatpeakApiError) as api_err:
         await client.list_locations()
@@ -479,6 +507,97 @@ async def test_rate_limit_and_server_errors(emulator: Emulator, client: Flatpeak
     with pytest.raises(FlatpeakInvalidRequestError) as bad:
         await client.create_device("ha-refused")
     assert bad.value.status == 400
+
+
+async def test_a_429_quiets_every_call_of_the_account(
+    emulator: Emulator, client: FlatpeakClient, session: aiohttp.ClientSession, clock: Clock
+) -> None:
+    """A rate limit is the account's: after a 429 on a cost report, no request of any kind
+    (login included) leaves this client or another sharing its rate limit until the
+    Retry-After has passed; each refused call says how long is left."""
+    other = FlatpeakClient(
+        session,
+        emulator.account_id,
+        emulator.api_key,
+        base_url=emulator.base_url,
+        rate_limit=client.rate_limit,
+    )
+    emulator.state.fail_next("/costs/*", 429, retry_after=1800)
+    with pytest.raises(FlatpeakRateLimitError):
+        await client.get_interval_cost(emulator.location_id, T0, T0 + timedelta(hours=1))
+    sent = len(emulator.state.request_log)
+    clock.now += 600
+    calls: list[Callable[[], Awaitable[Any]]] = [
+        client.list_locations,
+        lambda: client.get_prices(emulator.location_id, T0 + timedelta(hours=1)),
+        lambda: client.submit_interval_records([record(emulator, 0, 1.0)]),
+        other.login,
+        lambda: other.get_session_cost("s-1"),
+    ]
+    for call in calls:
+        with pytest.raises(FlatpeakRateLimitError) as err:
+            await call()
+        assert err.value.retry_after == pytest.approx(1200)
+        assert "not sent" in str(err.value)
+    assert len(emulator.state.request_log) == sent
+    clock.now += 1199
+    with pytest.raises(FlatpeakRateLimitError):
+        await other.list_locations()
+    assert len(emulator.state.request_log) == sent
+    clock.now += 1
+    await other.list_locations()
+    await client.list_locations()
+    assert len(emulator.state.request_log) == sent + 3  # other logs in; client had a token
+
+
+async def test_a_429_without_retry_after_quiets_for_30_seconds(
+    emulator: Emulator, client: FlatpeakClient, clock: Clock
+) -> None:
+    emulator.state.fail_next("/locations", 429)
+    with pytest.raises(FlatpeakRateLimitError) as err:
+        await client.list_locations()
+    assert err.value.retry_after is None
+    sent = len(emulator.state.request_log)
+    clock.now += 29
+    with pytest.raises(FlatpeakRateLimitError):
+        await client.list_locations()
+    clock.now += 1
+    await client.list_locations()
+    assert len(emulator.state.request_log) == sent + 1
+
+
+def test_rate_limit_keeps_the_longest_wait() -> None:
+    clock = Clock()
+    limit = RateLimit(now=clock)
+    assert limit.remaining() == 0
+    limit.wait(100)
+    limit.wait(30)  # a shorter wait asked later does not shorten the first
+    for bad in (0, -5, math.inf, math.nan):
+        limit.wait(bad)
+    clock.now = 40
+    assert limit.remaining() == 60
+    clock.now = 100
+    assert limit.remaining() == 0
+    limit.wait(10)
+    assert limit.remaining() == 10
+    clock.now = -86_400  # the clock set back a day: still no more than what was asked
+    assert limit.remaining() == 10
+    clock.now += 10
+    assert limit.remaining() == 0
+
+
+async def test_a_huge_error_body_gives_a_short_message(
+    emulator: Emulator, client: FlatpeakClient
+) -> None:
+    """A 10 MB error page: the error says status and the first words, in under 200
+    characters, ending at a word."""
+    emulator.state.fail_next("/meters/interval", 503, text="Service unavailable, " * 500_000)
+    with pytest.raises(FlatpeakApiError) as err:
+        await client.submit_interval_records([record(emulator, 0, 1.0)])
+    text = str(err.value)
+    assert len(text) < 200
+    assert text.startswith("503 error: Service unavailable, Service unavailable")
+    assert text.endswith("unavailable…")
 
 
 async def test_connection_errors(emulator: Emulator, session: aiohttp.ClientSession) -> None:
@@ -983,6 +1102,7 @@ async def test_reflected_headers_are_redacted(
     emulator.state.fail_next("/devices", status, count=2, reflect_headers=reflect)
     with caplog.at_level(logging.DEBUG), pytest.raises(FlatpeakError) as err:
         await client.find_device("ha-x")
+    client.rate_limit = RateLimit()  # a 429 above must not keep the login below from going
     emulator.state.fail_next("/login", status, reflect_headers=reflect)
     with pytest.raises(FlatpeakError) as login_err:
         await client.login()
@@ -1019,10 +1139,11 @@ async def test_redaction_of_generic_credentials(emulator: Emulator, client: Flat
     )
     with pytest.raises(FlatpeakInvalidRequestError) as err:
         await client.find_device("ha-x")
-    assert len(err.value.message) == 300
+    assert len(err.value.message) == MAX_MESSAGE_CHARS
+    assert err.value.message.endswith("…")
     assert err.value.code is not None
     assert "abcdef123456" not in err.value.code
-    assert len(err.value.code) <= 64
+    assert len(err.value.code) <= MAX_CODE_CHARS
     emulator.state.fail_next("/devices", 500, body={"message": {"nested": True}, "code": 5})
     with pytest.raises(FlatpeakApiError) as api_err:
         await client.find_device("ha-x")

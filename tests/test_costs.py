@@ -545,7 +545,8 @@ async def test_flatpeak_failing_leaves_the_statistics_and_comes_back(
     hass: HomeAssistant, emulator: Emulator, freezer: FrozenDateTimeFactory
 ) -> None:
     """A 503 on the cost report: the cost sensors are unavailable (their figures may be
-    stale), the statistics keep what they had; the next refresh brings both back."""
+    stale), the statistics keep what they had; the next refresh after the retry policy's
+    delay brings both back."""
     day = datetime(2025, 6, 2, 0, 0, tzinfo=UTC)
     freezer.move_to(day + timedelta(hours=5, minutes=10))
     entry, house, _ = await setup_entry(hass, emulator)
@@ -561,6 +562,7 @@ async def test_flatpeak_failing_leaves_the_statistics_and_comes_back(
     assert hass.states.get("sensor.house_meter_cost_today").state == "unavailable"
     assert await hourly(hass, statistic, day, day + 6 * HOUR) == before
 
+    freezer.tick(timedelta(minutes=2))  # past the retry policy's first delay
     await costs(entry).async_refresh()
     today = hass.states.get("sensor.house_meter_cost_today")
     assert today.state != "unavailable"

@@ -368,8 +368,11 @@ async def test_upload_history_validation(
         end=now.isoformat(),
     )
     assert err.translation_key == "range_too_long"
-    assert err.translation_placeholders == {"days": str(MAX_HISTORY_DAYS)}
-    assert str(err) == f"At most {MAX_HISTORY_DAYS} days can be uploaded at once"
+    assert err.translation_placeholders == {"field": "end", "days": str(MAX_HISTORY_DAYS)}
+    assert str(err) == (
+        f"The end can be at most {MAX_HISTORY_DAYS} days after the start: "
+        f"at most {MAX_HISTORY_DAYS} days can be uploaded at once"
+    )
 
     err = await _refused(
         hass,

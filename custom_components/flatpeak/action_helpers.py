@@ -1,8 +1,12 @@
-"""What every action shares: the entry it acts on, times, and Flatpeak errors as HA errors."""
+"""What every action shares: the entry it acts on, times, and Flatpeak errors as HA errors.
+
+Everything here is checked before any request to Flatpeak, and each refusal is a translated
+``ServiceValidationError`` whose placeholders name the field and the limit.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
@@ -32,6 +36,13 @@ DIRECTIONS: dict[str, TariffDirection] = {
 
 # Flatpeak prices and reports at most 90 days per request.
 MAX_REPORT_DAYS = 90
+# The times an action accepts, in UTC. No home's statistics, tariff or prices lie outside;
+# and every step an action takes around a time (a day either side, a year's range) stays
+# far inside the calendar, so no arithmetic on an accepted time can overflow.
+EARLIEST_TIME = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST_TIME = datetime(2100, 1, 1, tzinfo=UTC)
+# What the user typed, when an error repeats it, is cut to this many characters.
+SHOWN_CHARS = 40
 
 
 def loaded_entry(call: ServiceCall) -> FlatpeakConfigEntry:
@@ -39,11 +50,7 @@ def loaded_entry(call: ServiceCall) -> FlatpeakConfigEntry:
     entry_id = call.data[ATTR_CONFIG_ENTRY]
     entry: FlatpeakConfigEntry | None = call.hass.config_entries.async_get_entry(entry_id)
     if entry is None or entry.domain != DOMAIN:
-        raise ServiceValidationError(
-            translation_domain=DOMAIN,
-            translation_key="entry_not_found",
-            translation_placeholders={"entry_id": entry_id},
-        )
+        raise invalid("entry_not_found", entry_id=shown(entry_id))
     if entry.state is not ConfigEntryState.LOADED:
         raise ServiceValidationError(
             translation_domain=DOMAIN,
@@ -58,21 +65,21 @@ def aware(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=dt_util.get_default_time_zone())
 
 
-def utc(value: datetime) -> datetime:
-    """A time in UTC; one at the edge of the calendar (year 1, 9999) is the user's error.
-
-    Callers may step a couple of days either side (the upload reads the day before its range),
-    so those days must exist as well.
-    """
+def utc(value: datetime, field: str) -> datetime:
+    """``value`` in UTC, or ``time_out_of_range`` naming ``field`` if it is not from
+    :data:`EARLIEST_TIME` to :data:`LATEST_TIME`."""
     try:
-        moment = aware(value).astimezone(dt_util.UTC)
-        _ = (moment - timedelta(days=2), moment + timedelta(days=2))
-    except OverflowError as err:
-        raise ServiceValidationError(
-            translation_domain=DOMAIN,
-            translation_key="time_out_of_range",
-            translation_placeholders={"time": value.isoformat()},
-        ) from err
+        moment: datetime | None = aware(value).astimezone(dt_util.UTC)
+    except OverflowError:  # the first or last hours of the calendar, in another zone
+        moment = None
+    if moment is None or not EARLIEST_TIME <= moment <= LATEST_TIME:
+        raise invalid(
+            "time_out_of_range",
+            field=field,
+            time=value.isoformat(),
+            earliest=EARLIEST_TIME.date().isoformat(),
+            latest=LATEST_TIME.date().isoformat(),
+        )
     return moment
 
 
@@ -84,13 +91,9 @@ def checked_range(
 ) -> None:
     """``end`` after ``start`` and at most ``max_days`` later (else the ``too_long`` error)."""
     if end <= start:
-        raise ServiceValidationError(translation_domain=DOMAIN, translation_key="end_before_start")
+        raise invalid("end_before_start", field=ATTR_END)
     if end - start > timedelta(days=max_days):
-        raise ServiceValidationError(
-            translation_domain=DOMAIN,
-            translation_key=too_long,
-            translation_placeholders={"days": str(max_days)},
-        )
+        raise invalid(too_long, field=ATTR_END, days=max_days)
 
 
 def location_zone(entry: FlatpeakConfigEntry) -> ZoneInfo:
@@ -135,3 +138,18 @@ def rounded(value: float, digits: int = 6) -> float:
 def placeholders(**values: Any) -> dict[str, str]:
     """Translation placeholders are strings."""
     return {key: str(value) for key, value in values.items()}
+
+
+def invalid(key: str, **values: Any) -> ServiceValidationError:
+    """The translated refusal ``key`` of input the user can fix."""
+    return ServiceValidationError(
+        translation_domain=DOMAIN,
+        translation_key=key,
+        translation_placeholders=placeholders(**values),
+    )
+
+
+def shown(value: object) -> str:
+    """What the user gave, short enough to repeat in an error."""
+    text = str(value)
+    return text if len(text) <= SHOWN_CHARS else f"{text[: SHOWN_CHARS - 1]}…"

@@ -75,21 +75,33 @@ class ConfirmedPeriods:
         return len(self._starts)
 
 
+Run = tuple[int, int, bool]
+
+
+def runs_of(periods: Iterable[tuple[datetime, float]], length: int = PERIOD_SECONDS) -> list[Run]:
+    """Sent periods ``(start, kWh)`` as runs ``(start, end, with energy)`` of consecutive
+    periods with the same answer (a worker thread can make them: a window has 10,000)."""
+    runs: list[Run] = []
+    for start, kwh in sorted(periods, key=lambda p: p[0]):
+        begin = int(start.timestamp())
+        energy = kwh != 0
+        if runs and runs[-1][1] == begin and runs[-1][2] == energy:
+            runs[-1] = (runs[-1][0], begin + length, energy)
+        else:
+            runs.append((begin, begin + length, energy))
+    return runs
+
+
+def mark_runs(ledger: ConfirmedPeriods, runs: Iterable[Run]) -> None:
+    """Apply :func:`runs_of`'s runs."""
+    for start, end, energy in runs:
+        ledger.mark(start, end, has_energy=energy)
+
+
 def mark_periods(
     ledger: ConfirmedPeriods,
     periods: Iterable[tuple[datetime, float]],
     length: int = PERIOD_SECONDS,
 ) -> None:
     """Mark sent periods ``(start, kWh)``; consecutive ones with the same answer in one step."""
-    run: tuple[int, int, bool] | None = None
-    for start, kwh in sorted(periods, key=lambda p: p[0]):
-        begin = int(start.timestamp())
-        energy = kwh != 0
-        if run is not None and run[1] == begin and run[2] == energy:
-            run = (run[0], begin + length, energy)
-            continue
-        if run is not None:
-            ledger.mark(run[0], run[1], has_energy=run[2])
-        run = (begin, begin + length, energy)
-    if run is not None:
-        ledger.mark(run[0], run[1], has_energy=run[2])
+    mark_runs(ledger, runs_of(periods, length))

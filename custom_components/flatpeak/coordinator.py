@@ -6,7 +6,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 import functools
 import logging
-import random
 from typing import TYPE_CHECKING, Any
 
 from homeassistant.core import HomeAssistant, callback
@@ -18,7 +17,6 @@ from .client import (
     FlatpeakAuthenticationError,
     FlatpeakClient,
     FlatpeakError,
-    FlatpeakRateLimitError,
     Location,
 )
 from .const import (
@@ -33,6 +31,7 @@ from .const import (
 from .issues import async_check_sensors, async_check_tariff
 from .planner import FIVE_MINUTES, floor_time, periods_between
 from .progress import Progress, ProgressStore
+from .retry import Backoff, RetryPolicy, error_text
 from .sessions import SessionTracker
 from .streams import Stream, entry_streams
 from .uploader import Uploader
@@ -42,12 +41,9 @@ if TYPE_CHECKING:
 
 _LOGGER = logging.getLogger(__name__)
 
-# Backoff after timeouts and 5xx: 1 min, 2, 4 ... at most an hour, ±20 % jitter.
-BACKOFF_BASE = timedelta(minutes=1)
-BACKOFF_MAX = timedelta(hours=1)
-# What the server may ask for in Retry-After, whatever it sends.
-RETRY_AFTER_MIN = timedelta(seconds=30)
-RETRY_AFTER_MAX = timedelta(hours=1)
+# After timeouts, 5xx and 429s: 1 min, 2, 4 ... at most an hour, ±20 % jitter, never before
+# a 429's Retry-After (which the client keeps within 30 s and an hour).
+UPLOAD_RETRY = RetryPolicy(base=timedelta(minutes=1), cap=timedelta(hours=1))
 
 
 async def async_remove_progress(hass: HomeAssistant, entry_id: str) -> None:
@@ -103,7 +99,7 @@ class UploadCoordinator(DataUpdateCoordinator[UploadStatus]):
         self.location_id: str = entry.data[CONF_LOCATION_ID]
         self._store = ProgressStore(hass, entry.entry_id)
         self._status = UploadStatus()
-        self._failures = 0
+        self._backoff = Backoff(UPLOAD_RETRY)
         self._closed = False
         self.trackers: dict[str, SessionTracker] = {}
         self.uploader = Uploader(
@@ -176,27 +172,26 @@ class UploadCoordinator(DataUpdateCoordinator[UploadStatus]):
             await self.uploader.async_catch_up(streams, now)
             await self._async_recheck_tariff()
         except FlatpeakAuthenticationError as err:
-            self._set_error(streams, str(err))
+            self._set_error(streams, error_text(err))
             raise ConfigEntryAuthFailed(
                 translation_domain=DOMAIN, translation_key="invalid_auth"
             ) from err
-        except FlatpeakRateLimitError as err:
-            self._failed(streams, err, err.retry_after)
         except FlatpeakError as err:
-            self._failed(streams, err, None)
+            self._failed(streams, now, err)
         except Exception as err:  # a bug or an odd answer: back off, never spin
-            if not self._failures:
+            if not self._backoff.failures:
                 _LOGGER.exception("Unexpected error while uploading to Flatpeak")
-            self._failed(streams, err, None)
+            self._failed(streams, now, err)
         else:
-            if self._failures:
+            if self._backoff.failures:
                 _LOGGER.info("Uploads to Flatpeak work again")
-            self._failures = 0
+            self._backoff.succeeded()
             self.update_interval = self._interval
             for stream in streams:
                 self._device(stream.subentry_id).last_success = now
-                self._device(stream.subentry_id).last_error = self.uploader.refusals.get(
-                    stream.subentry_id
+                refusal = self.uploader.refusals.get(stream.subentry_id)
+                self._device(stream.subentry_id).last_error = (
+                    None if refusal is None else error_text(refusal)
                 )
         self._status.confirmed = self.uploader.confirmed
         self._update_waiting(entry_streams(self.config_entry), now)
@@ -225,17 +220,12 @@ class UploadCoordinator(DataUpdateCoordinator[UploadStatus]):
         for stream in streams:
             self._device(stream.subentry_id).last_error = error
 
-    def _failed(self, streams: list[Stream], err: Exception, retry_after: float | None) -> None:
-        self._failures += 1
-        if retry_after is not None:
-            delay = min(max(timedelta(seconds=retry_after), RETRY_AFTER_MIN), RETRY_AFTER_MAX)
-        else:
-            backoff = min(BACKOFF_BASE * 2 ** (self._failures - 1), BACKOFF_MAX)
-            delay = backoff * random.uniform(0.8, 1.2)  # jitter, not crypto
-        self.update_interval = delay
-        log = _LOGGER.warning if self._failures == 1 else _LOGGER.debug
+    def _failed(self, streams: list[Stream], now: datetime, err: Exception) -> None:
+        """Back off by the retry policy (a 429's Retry-After is the floor); show the error."""
+        self.update_interval = self._backoff.failed(now, err)
+        log = _LOGGER.warning if self._backoff.failures == 1 else _LOGGER.debug
         log("Upload to Flatpeak failed (%s); trying again in %s", err, self.update_interval)
-        self._set_error(streams, str(err) or type(err).__name__)
+        self._set_error(streams, error_text(err))
 
     def _update_waiting(self, streams: list[Stream], now: datetime) -> None:
         until = floor_time(now, FIVE_MINUTES)
@@ -281,7 +271,7 @@ class UploadCoordinator(DataUpdateCoordinator[UploadStatus]):
             },
             "retry_queue": len(self._progress.retry),
             "records_given_up": self._progress.rejected,
-            "consecutive_failures": self._failures,
+            "consecutive_failures": self._backoff.failures,
             "update_interval_seconds": self.update_interval.total_seconds()
             if self.update_interval
             else None,

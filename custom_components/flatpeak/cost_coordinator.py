@@ -48,6 +48,7 @@ from .cost_statistics import (
     entry_cost_statistics,
 )
 from .planner import HOUR
+from .retry import Backoff, RetryPolicy
 
 if TYPE_CHECKING:
     from homeassistant.config_entries import ConfigEntry
@@ -67,9 +68,9 @@ WRITE_SLICE = 500
 STORE_VERSION = 1
 ISSUE_CURRENCY = "currency_mismatch"
 ISSUE_REPORT_CURRENCY = "report_currency"
-# Reports that could not account for what was sent are asked for again: 1 min, 2, 4 ... 1 h.
-OWED_RETRY_BASE = timedelta(minutes=1)
-OWED_RETRY_MAX = timedelta(hours=1)
+# After a failed refresh, none before this policy's delay (a 429's Retry-After the floor);
+# a report that could not account for what was sent is asked for again on the same policy.
+COST_RETRY = RetryPolicy(base=timedelta(minutes=1), cap=timedelta(hours=1))
 
 
 @dataclass(slots=True)
@@ -162,6 +163,7 @@ class CostCoordinator(DataUpdateCoordinator[CostData]):
         self._partial: dict[str, tuple[datetime, float]] = {}
         # by statistic id: the currency Flatpeak priced it in, when not ours
         self._wrong_currency: dict[str, str] = {}
+        self._retry = Backoff(COST_RETRY)
         self._owed_failures = 0
         self._retry_cancel: Callable[[], None] | None = None
         self._midnight_cancel: Callable[[], None] | None = None
@@ -263,7 +265,20 @@ class CostCoordinator(DataUpdateCoordinator[CostData]):
         """One refresh at a time: ``async_refresh_since`` refreshes at once, past the
         debouncer, and two runs could read the same baseline and write sums with a jump."""
         async with self._refresh_lock:
-            return await self._async_import()
+            now = dt_util.utcnow()
+            if not self._retry.ready(now):
+                raise UpdateFailed(
+                    translation_domain=DOMAIN,
+                    translation_key="costs_failed",
+                    translation_placeholders={"error": self._retry.error or ""},
+                )
+            try:
+                data = await self._async_import()
+            except Exception as err:
+                self._retry.failed(now, err)
+                raise
+            self._retry.succeeded()
+            return data
 
     async def _async_import(self) -> CostData:
         """Re-import each statistic's window; totals for the sensors from the same hours.
@@ -457,11 +472,11 @@ class CostCoordinator(DataUpdateCoordinator[CostData]):
             self._owed_failures = 0
             return
         self._owed_failures += 1
-        delay = min(OWED_RETRY_BASE * 2 ** min(self._owed_failures - 1, 10), OWED_RETRY_MAX)
-        self._retry_cancel = async_call_later(self.hass, delay, self._retry)
+        delay = COST_RETRY.delay(self._owed_failures)
+        self._retry_cancel = async_call_later(self.hass, delay, self._ask_again)
 
     @callback
-    def _retry(self, _now: datetime) -> None:
+    def _ask_again(self, _now: datetime) -> None:
         self._retry_cancel = None
         self.config_entry.async_create_background_task(
             self.hass, self.async_request_refresh(), f"{DOMAIN} cost retry"

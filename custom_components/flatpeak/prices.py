@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 import logging
-import random
 from typing import TYPE_CHECKING
 
 from homeassistant.core import HomeAssistant
@@ -16,13 +15,13 @@ from .client import (
     FlatpeakAuthenticationError,
     FlatpeakClient,
     FlatpeakError,
-    FlatpeakRateLimitError,
     FlatpeakTariffError,
     Location,
     Prices,
     TariffDirection,
 )
 from .const import DOMAIN
+from .retry import Backoff, RetryPolicy
 
 if TYPE_CHECKING:
     from homeassistant.config_entries import ConfigEntry
@@ -39,12 +38,11 @@ HORIZON = timedelta(hours=48)
 REFRESH_MIN = timedelta(minutes=15)
 REFRESH_MAX = timedelta(hours=24)
 ENDING_SOON = timedelta(hours=1)
-# Timeouts, 5xx, unreadable answers: 1 min, 2, 4 ... at most an hour, ±20 % jitter.
-BACKOFF_BASE = timedelta(minutes=1)
-BACKOFF_MAX = timedelta(hours=1)
+# Timeouts, 5xx, 429s, unreadable answers: 1 min, 2, 4 ... at most an hour, ±20 % jitter,
+# never before a 429's Retry-After.
+PRICE_RETRY = RetryPolicy(base=timedelta(minutes=1), cap=timedelta(hours=1))
 # Export prices refused while import prices work (no export tariff): 15 min, 30 ... 6 h.
-EXPORT_RETRY_BASE = timedelta(minutes=15)
-EXPORT_RETRY_MAX = timedelta(hours=6)
+EXPORT_RETRY = RetryPolicy(base=timedelta(minutes=15), cap=timedelta(hours=6), jitter=0)
 # The coordinator's timer may fire up to a second early (it truncates the loop time).
 TIMER_MARGIN = timedelta(seconds=1)
 
@@ -92,8 +90,8 @@ class PriceCoordinator(DataUpdateCoordinator[dict[TariffDirection, Prices]]):
         self._schedules: dict[TariffDirection, Prices] = {}
         # A direction missing here is due now.
         self._due: dict[TariffDirection, datetime] = {}
-        self._failures = 0
-        self._export_refusals = 0
+        self._backoff = Backoff(PRICE_RETRY)
+        self._export_retry = Backoff(EXPORT_RETRY)
 
     def schedule(self, direction: TariffDirection) -> Prices | None:
         """The cached schedule of a direction, or ``None``."""
@@ -120,18 +118,16 @@ class PriceCoordinator(DataUpdateCoordinator[dict[TariffDirection, Prices]]):
                 self.gate.failed(err, now)
                 self._schedules.clear()
                 self._due.clear()
-            except FlatpeakRateLimitError as err:
-                backoff = self._failed(err, err.retry_after)
             except FlatpeakError as err:
-                backoff = self._failed(err, None)
+                backoff = self._failed(err, now)
             except Exception as err:  # a bug or an odd answer: back off, never spin
-                if not self._failures:
+                if not self._backoff.failures:
                     _LOGGER.exception("Unexpected error while reading prices from Flatpeak")
-                backoff = self._failed(err, None)
+                backoff = self._failed(err, now)
             else:
-                if self._failures:
+                if self._backoff.failures:
                     _LOGGER.info("Prices from Flatpeak work again")
-                self._failures = 0
+                self._backoff.succeeded()
         self.update_interval = max(self._wake(now, backoff) - now, timedelta(0)) + TIMER_MARGIN
         return dict(self._schedules)
 
@@ -147,10 +143,7 @@ class PriceCoordinator(DataUpdateCoordinator[dict[TariffDirection, Prices]]):
         except FlatpeakTariffError as err:
             if direction is TariffDirection.IMPORT:
                 raise
-            self._export_refusals += 1
-            delay = min(
-                EXPORT_RETRY_BASE * 2 ** min(self._export_refusals - 1, 10), EXPORT_RETRY_MAX
-            )
+            delay = self._export_retry.failed(now, err)
             _LOGGER.debug("No export prices (%s); asking again in %s", err, delay)
             self._schedules.pop(direction, None)
             self._due[direction] = now + delay
@@ -158,19 +151,14 @@ class PriceCoordinator(DataUpdateCoordinator[dict[TariffDirection, Prices]]):
         if direction is TariffDirection.IMPORT:
             self.gate.succeeded()
         else:
-            self._export_refusals = 0
+            self._export_retry.succeeded()
         self._schedules[direction] = prices
         self._due[direction] = refetch_at(prices, now)
 
-    def _failed(self, err: Exception, retry_after: float | None) -> timedelta:
-        """Count a transient failure and return how long to wait."""
-        self._failures += 1
-        if retry_after is not None:
-            delay = timedelta(seconds=retry_after)
-        else:
-            backoff = min(BACKOFF_BASE * 2 ** min(self._failures - 1, 10), BACKOFF_MAX)
-            delay = backoff * random.uniform(0.8, 1.2)  # jitter, not crypto
-        log = _LOGGER.warning if self._failures == 1 else _LOGGER.debug
+    def _failed(self, err: Exception, now: datetime) -> timedelta:
+        """Count a transient failure and return how long to wait (see :data:`PRICE_RETRY`)."""
+        delay = self._backoff.failed(now, err)
+        log = _LOGGER.warning if self._backoff.failures == 1 else _LOGGER.debug
         log("Reading prices from Flatpeak failed (%s); trying again in %s", err, delay)
         return delay
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
+import math
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from homeassistant.core import ServiceCall, ServiceResponse
-from homeassistant.exceptions import ServiceValidationError
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import config_validation as cv, device_registry as dr
 from homeassistant.util import dt as dt_util
 
@@ -19,13 +20,15 @@ from .action_helpers import (
     DIRECTIONS,
     action_failed,
     checked_range,
+    invalid,
     loaded_entry,
     local_iso,
     location_zone,
     rounded,
+    shown,
     utc,
 )
-from .client import Aggregation, FlatpeakError
+from .client import Aggregation, CostRow, FlatpeakError
 from .compat import vol
 from .const import CONF_DEVICE_ID, DOMAIN, SUBENTRY_HOUSE_METER
 
@@ -82,18 +85,16 @@ def flatpeak_device(call: ServiceCall, entry: FlatpeakConfigEntry) -> str:
         for domain, identifier in device.identifiers:
             if domain == DOMAIN and identifier in ids:
                 return str(identifier)
-    raise ServiceValidationError(
-        translation_domain=DOMAIN,
-        translation_key="device_not_in_entry",
-        translation_placeholders={"device_id": device_id, "location": entry.title},
-    )
+    raise invalid("device_not_in_entry", device_id=shown(device_id), location=entry.title)
 
 
 async def async_get_cost_report(call: ServiceCall) -> ServiceResponse:
-    """Flatpeak's cost report of one device (or the location) for ``[start, end)``."""
+    """Flatpeak's cost report of one device (or the location) for ``[start, end)``: one
+    request, made only for a device of the entry and times within the years actions accept,
+    at most :data:`MAX_REPORT_DAYS` apart."""
     entry = loaded_entry(call)
     object_id = flatpeak_device(call, entry)
-    start, end = utc(call.data[ATTR_START]), utc(call.data[ATTR_END])
+    start, end = utc(call.data[ATTR_START], ATTR_START), utc(call.data[ATTR_END], ATTR_END)
     checked_range(start, end)
     direction = call.data[ATTR_DIRECTION]
     aggregation = call.data.get(ATTR_AGGREGATION)
@@ -107,6 +108,14 @@ async def async_get_cost_report(call: ServiceCall) -> ServiceResponse:
         )
     except FlatpeakError as err:
         raise action_failed(entry, err) from err
+    rows = one_row_per_record(report.rows)
+    if unpriced := sum(1 for row in rows if not row.priced):
+        # A total without those rows would be a wrong figure, not a smaller one.
+        raise HomeAssistantError(
+            translation_domain=DOMAIN,
+            translation_key="report_incomplete",
+            translation_placeholders={"count": str(unpriced), "rows": str(len(rows))},
+        )
     location = entry.runtime_data.location
     zone = (report.timezone and dt_util.get_time_zone(report.timezone)) or location_zone(entry)
     return {
@@ -120,15 +129,31 @@ async def async_get_cost_report(call: ServiceCall) -> ServiceResponse:
                 "kwh": rounded(row.energy_wh / 1000),
                 "cost": row.cost,
             }
-            for row in report.rows
+            for row in rows
         ],
-        "total_kwh": rounded(report.total_energy_wh / 1000),
-        "total_cost": rounded(report.total_cost),
+        "total_kwh": rounded(math.fsum(row.energy_wh for row in rows) / 1000),
+        "total_cost": rounded(math.fsum(row.cost for row in rows)),
     }
 
 
+def one_row_per_record(rows: list[CostRow]) -> list[CostRow]:
+    """A record Flatpeak lists twice counts once: its later row, in the place of its first."""
+    by_record: dict[str, int] = {}
+    result: list[CostRow] = []
+    for row in rows:
+        ref = row.record_reference_id
+        if ref is not None and (index := by_record.get(ref)) is not None:
+            result[index] = row
+            continue
+        if ref is not None:
+            by_record[ref] = len(result)
+        result.append(row)
+    return result
+
+
 def price_window(call: ServiceCall, zone: ZoneInfo) -> tuple[datetime, datetime]:
-    """``today``/``tomorrow`` as local days of the location, or ``start``/``end``."""
+    """``today``/``tomorrow`` as local days of the location, or ``start``/``end`` (times
+    within the years actions accept, at most :data:`MAX_REPORT_DAYS` apart)."""
     period = call.data.get(ATTR_PERIOD)
     has_range = ATTR_START in call.data and ATTR_END in call.data
     partial = (ATTR_START in call.data) != (ATTR_END in call.data)
@@ -137,7 +162,7 @@ def price_window(call: ServiceCall, zone: ZoneInfo) -> tuple[datetime, datetime]
     if period is not None:
         day = dt_util.now(zone).date() + timedelta(days=PERIODS.index(period))
         return _local_midnight(day, zone), _local_midnight(day + timedelta(days=1), zone)
-    start, end = utc(call.data[ATTR_START]), utc(call.data[ATTR_END])
+    start, end = utc(call.data[ATTR_START], ATTR_START), utc(call.data[ATTR_END], ATTR_END)
     checked_range(start, end)
     return start, end
 
@@ -147,7 +172,8 @@ def _local_midnight(day: date, zone: ZoneInfo) -> datetime:
 
 
 async def async_get_prices(call: ServiceCall) -> ServiceResponse:
-    """The price periods of ``[start, end)`` per direction (one request per direction)."""
+    """The price periods of ``[start, end)`` per direction (one request per direction, made
+    only once the window is checked as :func:`price_window` says)."""
     entry = loaded_entry(call)
     zone = location_zone(entry)
     start, end = price_window(call, zone)

@@ -64,10 +64,14 @@ def async_setup_services(hass: HomeAssistant) -> None:
 
 
 async def _async_upload_history(call: ServiceCall) -> ServiceResponse:
-    """Send the energy of ``[start, end)`` again (or for the first time)."""
+    """Send the energy of ``[start, end)`` again (or for the first time).
+
+    Refused before any request: times outside the years actions accept, a start in the
+    future, an end not after the start or more than :data:`MAX_HISTORY_DAYS` after it.
+    """
     entry = loaded_entry(call)
-    start = utc(call.data[ATTR_START])
-    end = utc(call.data.get(ATTR_END) or dt_util.utcnow())
+    start = utc(call.data[ATTR_START], ATTR_START)
+    end = utc(call.data.get(ATTR_END) or dt_util.utcnow(), ATTR_END)
     if start > dt_util.utcnow():
         raise ServiceValidationError(translation_domain=DOMAIN, translation_key="start_in_future")
     checked_range(start, end, MAX_HISTORY_DAYS, "range_too_long")

@@ -25,6 +25,7 @@ from .client import FlatpeakClient, FlatpeakError, FlatpeakNotFoundError, Flatpe
 from .const import CONF_DEVICE_ID, DOMAIN
 from .planner import FIVE_MINUTES, floor_time
 from .progress import Progress, SessionCost
+from .retry import Backoff, RetryPolicy
 from .sessions import Session, SessionTracker
 from .streams import CHARGER_STREAM, stream_key
 
@@ -37,6 +38,8 @@ if TYPE_CHECKING:
 _LOGGER = logging.getLogger(__name__)
 
 FETCH_FOR = timedelta(hours=48)
+# After a failed refresh, none before this policy's delay (a 429's Retry-After the floor).
+SESSION_RETRY = RetryPolicy(base=timedelta(minutes=1), cap=timedelta(hours=1))
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +104,7 @@ class SessionCostCoordinator(DataUpdateCoordinator[None]):
         self.currency = currency
         # per charger stream: (cursor, retry items) at its last refresh
         self._seen: dict[str, tuple[datetime | None, int]] = {}
+        self._retry = Backoff(SESSION_RETRY)
 
     @callback
     def async_setup(self) -> None:
@@ -162,6 +166,12 @@ class SessionCostCoordinator(DataUpdateCoordinator[None]):
     async def _async_update_data(self) -> None:
         """Fetch the sessions that can tell something new (see the module)."""
         now = dt_util.utcnow()
+        if not self._retry.ready(now):
+            raise UpdateFailed(
+                translation_domain=DOMAIN,
+                translation_key="session_cost_failed",
+                translation_placeholders={"error": self._retry.error or ""},
+            )
         if not self.gate.allowed(now):
             return
         progress = self._progress
@@ -186,16 +196,21 @@ class SessionCostCoordinator(DataUpdateCoordinator[None]):
             self.gate.failed(err, now)
             return
         except FlatpeakError as err:
+            self._retry.failed(now, err)
             raise UpdateFailed(
                 translation_domain=DOMAIN,
                 translation_key="session_cost_failed",
                 translation_placeholders={"error": str(err)},
             ) from err
+        except Exception as err:
+            self._retry.failed(now, err)
+            raise
         finally:
             self._prune(progress)
             for subentry_id in changed:
                 if (changed_tracker := self.tracker(subentry_id)) is not None:
                     changed_tracker.async_changed()
+        self._retry.succeeded()
         if changed:
             self.gate.succeeded()
 

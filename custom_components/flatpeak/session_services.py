@@ -10,6 +10,7 @@ from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import config_validation as cv, device_registry as dr
 from homeassistant.util import dt as dt_util
 
+from .action_helpers import invalid, shown
 from .compat import vol
 from .const import CONF_DEVICE_ID, DOMAIN, SUBENTRY_EV_CHARGER
 from .sessions import Session, SessionTracker
@@ -21,12 +22,12 @@ ATTR_DEVICE = "device_id"
 ATTR_LABEL = "label"
 SERVICE_START_SESSION = "start_charging_session"
 SERVICE_END_SESSION = "end_charging_session"
+# A name for a car or a trip; it is shown on the Session cost sensor and in every
+# session_completed event, so it stays short.
+MAX_LABEL_CHARS = 100
 
 START_SCHEMA = vol.Schema(
-    {
-        vol.Required(ATTR_DEVICE): cv.string,
-        vol.Optional(ATTR_LABEL): vol.All(cv.string, vol.Length(max=100)),
-    }
+    {vol.Required(ATTR_DEVICE): cv.string, vol.Optional(ATTR_LABEL): cv.string}
 )
 END_SCHEMA = vol.Schema({vol.Required(ATTR_DEVICE): cv.string})
 
@@ -72,13 +73,8 @@ def _charger(call: ServiceCall) -> tuple[FlatpeakConfigEntry, str, SessionTracke
             loaded: FlatpeakConfigEntry = entry
             tracker = loaded.runtime_data.uploads.trackers[subentry.subentry_id]
             return loaded, subentry.subentry_id, tracker
-    raise ServiceValidationError(
-        translation_domain=DOMAIN,
-        translation_key="not_a_charger",
-        translation_placeholders={
-            "device": device.name_by_user or device.name or device_id if device else device_id
-        },
-    )
+    name = (device.name_by_user or device.name or device_id) if device else device_id
+    raise invalid("not_a_charger", device=shown(name))
 
 
 def _answer(session: Session) -> dict[str, Any]:
@@ -91,9 +87,13 @@ def _answer(session: Session) -> dict[str, Any]:
 
 
 async def _async_start_session(call: ServiceCall) -> ServiceResponse:
-    """Open a session on the charger now."""
+    """Open a session on the charger now (a label longer than :data:`MAX_LABEL_CHARS` is
+    refused first)."""
+    label: str | None = call.data.get(ATTR_LABEL)
+    if label is not None and len(label) > MAX_LABEL_CHARS:
+        raise invalid("label_too_long", field=ATTR_LABEL, limit=MAX_LABEL_CHARS)
     entry, _subentry_id, tracker = _charger(call)
-    session = tracker.async_start_manual(dt_util.utcnow(), call.data.get(ATTR_LABEL))
+    session = tracker.async_start_manual(dt_util.utcnow(), label)
     if session is None:
         raise ServiceValidationError(
             translation_domain=DOMAIN,

@@ -28,7 +28,7 @@ from .client import (
     FlatpeakClient,
     FlatpeakInvalidRequestError,
 )
-from .confirmed import mark_periods
+from .confirmed import Run, mark_runs, runs_of
 from .const import DOMAIN, ISSUE_RECORDS_REJECTED
 from .planner import (
     FIVE_MINUTES,
@@ -56,6 +56,18 @@ _LOGGER = logging.getLogger(__name__)
 # A record Flatpeak refuses is tried this many times, then given up and reported.
 MAX_RECORD_ATTEMPTS = 3
 UNITS = {"energy": "kWh"}
+
+
+def confirmed_runs(items: Items, refused: Container[int]) -> dict[str, list[Run]]:
+    """Worker thread: per stream, the runs of periods Flatpeak accepted (a refused record is
+    not at Flatpeak; what it held before stays)."""
+    by_stream: dict[str, list[tuple[datetime, float]]] = {}
+    for index, (stream, start, kwh) in enumerate(
+        zip(items.streams, items.starts, items.kwh, strict=True)
+    ):
+        if index not in refused:
+            by_stream.setdefault(stream.key, []).append((start, kwh))
+    return {key: runs_of(periods) for key, periods in by_stream.items()}
 
 
 def _read_rows(
@@ -121,7 +133,8 @@ class Uploader:
                     streams, states, scan, until, queued=queued, settled=until - HOUR
                 )
                 refused = await self._async_send(window)
-                self._commit(streams, window, refused)
+                runs = await self.hass.async_add_executor_job(confirmed_runs, window.items, refused)
+                self._commit(streams, window, refused, runs)
                 for stream in streams:
                     if stream.cumulative:
                         await self._async_send_cumulative(
@@ -211,7 +224,13 @@ class Uploader:
         batch = await self.client.submit_interval_records(window.body)
         return {f.record_num: f.error for f in batch.failed_records}
 
-    def _commit(self, streams: list[Stream], window: Window, refused: dict[int, str]) -> None:
+    def _commit(
+        self,
+        streams: list[Stream],
+        window: Window,
+        refused: dict[int, str],
+        runs: dict[str, list[Run]],
+    ) -> None:
         """Flatpeak answered: keep refused records for a retry, move interval cursors on."""
         items = window.items
         sent = {(s.key, start) for s, start in zip(items.streams, items.starts, strict=True)}
@@ -237,24 +256,18 @@ class Uploader:
                 )
         self.progress.retry = retry
         self.confirmed += len(window.items) - len(refused)
-        self._mark_confirmed(items, refused)
+        self._mark_confirmed(runs)
         for stream in streams:
             if not stream.cumulative:
                 self.progress.streams[stream.key] = window.plans[stream.key].state
         if given_up:
             self._report_rejected(given_up)
 
-    def _mark_confirmed(self, items: Items, refused: Container[int]) -> None:
+    def _mark_confirmed(self, runs: dict[str, list[Run]]) -> None:
         """Remember which periods Flatpeak now holds with energy (cost reports must show
-        them); a refused record is not at Flatpeak."""
-        by_stream: dict[str, list[tuple[datetime, float]]] = {}
-        for index, (stream, start, kwh) in enumerate(
-            zip(items.streams, items.starts, items.kwh, strict=True)
-        ):
-            if index not in refused:
-                by_stream.setdefault(stream.key, []).append((start, kwh))
-        for key, periods in by_stream.items():
-            mark_periods(self.progress.confirmed_periods(key), periods)
+        them)."""
+        for key, stream_runs in runs.items():
+            mark_runs(self.progress.confirmed_periods(key), stream_runs)
 
     async def _async_send_cumulative(
         self, stream: Stream, state: StreamState, plan: StreamPlan
@@ -350,8 +363,9 @@ class Uploader:
                     streams, states, scan, end, queued=[], settled=until - HOUR
                 )
                 refused = await self._async_send(window)
+                runs = await self.hass.async_add_executor_job(confirmed_runs, window.items, refused)
+                self._mark_confirmed(runs)
             items = window.items
-            self._mark_confirmed(items, refused)
             result["requests"] += 1 if items else 0
             result["records_failed"] += len(refused)
             result["records_sent"] += len(items) - len(refused)

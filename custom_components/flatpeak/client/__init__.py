@@ -48,6 +48,7 @@ from .models import (
     TariffStatus,
     Token,
 )
+from .rate_limit import RateLimit
 
 __all__ = [
     "API_VERSION",
@@ -93,6 +94,7 @@ __all__ = [
     "PostalAddress",
     "PriceSlot",
     "Prices",
+    "RateLimit",
     "RecordSeries",
     "TariffDirection",
     "TariffState",

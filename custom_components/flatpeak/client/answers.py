@@ -30,8 +30,10 @@ from .exceptions import (
 # must not make the caller hammer it, nor an absurd value park uploads for days.
 RETRY_AFTER_MIN_SECONDS = 30.0
 RETRY_AFTER_MAX_SECONDS = 3600.0
-MAX_MESSAGE_CHARS = 300
-MAX_CODE_CHARS = 64
+# Messages end up in Home Assistant states (at most 255 characters): with the status and
+# the code in front, ``str()`` of any error stays under 200.
+MAX_MESSAGE_CHARS = 150
+MAX_CODE_CHARS = 40
 REDACTED = "[redacted]"
 # Credentials a server might reflect: a whole Authorization header, a scheme and its value
 # (only values that look like a credential, so "Basic credentials" stays readable), API keys.
@@ -108,8 +110,20 @@ def redact(text: str, secrets: Iterable[str | None], *, limit: int = MAX_MESSAGE
         text = text.replace(secret, REDACTED)
     for pattern in _SECRET_PATTERNS:
         text = pattern.sub(rf"\1\2{REDACTED}", text)
+    return shorten(text, limit)
+
+
+def shorten(text: str, limit: int) -> str:
+    """``text`` on one line in at most ``limit`` characters: its first words and "…"."""
     text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    # End at a word when one ends in the last third; a long word is cut where it must be.
+    space = cut.rfind(" ")
+    if space > limit * 2 // 3:
+        cut = cut[:space]
+    return cut.rstrip(" ,;:") + "…"
 
 
 def parse_retry_after(value: str | None) -> float | None:

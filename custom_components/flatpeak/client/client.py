@@ -24,11 +24,12 @@ from aiohttp.abc import AbstractStreamWriter
 from aiohttp.payload import Payload
 from yarl import URL
 
-from .answers import parse_answer, redact
+from .answers import RETRY_AFTER_MIN_SECONDS, parse_answer, redact
 from .encoding import EncodedRecords, encode_meter_records
 from .exceptions import (
     FlatpeakAuthenticationError,
     FlatpeakConnectionError,
+    FlatpeakRateLimitError,
     FlatpeakResponseFormatError,
     FlatpeakTimeoutError,
     FlatpeakVersionNotSupportedError,
@@ -56,6 +57,7 @@ from .models import (
     Token,
     format_time,
 )
+from .rate_limit import RateLimit
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -81,6 +83,11 @@ class FlatpeakClient:
     Every method makes the requests its docstring states plus, when the cached token is
     missing or about to expire, one ``GET /login``. A 401/403 on a call triggers one fresh
     login and one retry before :class:`FlatpeakAuthenticationError` is raised.
+
+    After a 429 on any call, no request at all (logins included) is sent until its
+    ``Retry-After`` has passed (30 s when it has none): each call before then raises
+    :class:`FlatpeakRateLimitError` at once, its ``retry_after`` the seconds left. Clients
+    given the same ``rate_limit`` keep that wait together (one account, several clients).
     """
 
     def __init__(
@@ -92,6 +99,7 @@ class FlatpeakClient:
         base_url: str = DEFAULT_BASE_URL,
         connect_url: str | None = None,
         request_timeout: float = 30.0,
+        rate_limit: RateLimit | None = None,
     ) -> None:
         """Create a client; nothing is sent until the first call."""
         if not account_id or not api_key:
@@ -111,6 +119,7 @@ class FlatpeakClient:
         self._token_renew_at = 0.0
         self._token_lock = asyncio.Lock()
         self._send_version = True
+        self.rate_limit = rate_limit if rate_limit is not None else RateLimit()
         self.live_mode: bool | None = None
         self.request_count = 0
 
@@ -482,8 +491,16 @@ class FlatpeakClient:
         """One HTTP exchange (two if the account refuses our API version).
 
         A long answer is decoded (and given to ``decode``) in the loop's default executor.
+        Nothing is sent while the account waits out a 429.
         """
         while True:
+            if (left := self.rate_limit.remaining()) > 0:
+                raise FlatpeakRateLimitError(
+                    429,
+                    "rate_limited",
+                    f"{method} {path} not sent: Flatpeak asked to wait {math.ceil(left)} s more",
+                    left,
+                )
             headers = {"Accept": "application/json"}
             if body is not None:
                 headers["Content-Type"] = "application/json"
@@ -527,6 +544,10 @@ class FlatpeakClient:
                 if len(text) > _OFFLOAD_ANSWER_ABOVE:
                     return await asyncio.get_running_loop().run_in_executor(None, answer)
                 return answer()
+            except FlatpeakRateLimitError as err:
+                wait = RETRY_AFTER_MIN_SECONDS if err.retry_after is None else err.retry_after
+                self.rate_limit.wait(wait)
+                raise
             except FlatpeakVersionNotSupportedError:
                 if not self._send_version:
                     raise
