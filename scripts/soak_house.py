@@ -728,15 +728,16 @@ class Tracebacks(logging.Handler):
             self.kinds[f"{type(error).__name__}: {str(error)[:100]}"] += 1
 
 
-def completed_events(hass: HomeAssistant) -> dict[str, str]:
+def completed_events(hass: HomeAssistant) -> set[tuple[str, str]]:
     """Every ``session_completed`` the charger's event entity fires from now on: its time
-    (the state; a restored state repeats it) → the session id."""
-    fired: dict[str, str] = {}
+    (the state; a restored state repeats it, two sessions final in one cycle share it) and
+    the session id."""
+    fired: set[tuple[str, str]] = set()
 
     def _changed(event: Event[Any]) -> None:
         new = event.data["new_state"]
         if new is not None and new.attributes.get("event_type") == "session_completed":
-            fired.setdefault(new.state, str(new.attributes.get("session_id")))
+            fired.add((new.state, str(new.attributes.get("session_id"))))
 
     async_track_state_change_event(hass, [CHARGER_EVENT], _changed)
     return fired
@@ -829,6 +830,8 @@ async def test_soak(
     progress = soak.entry.runtime_data.uploads.uploader.progress
     sessions = [s for items in progress.sessions.values() for s in items]
     session_costs = [c for s in sessions if (c := progress.session_costs.get(s.id)) is not None]
+    final = {sid for sid, cost in progress.session_costs.items() if cost.final}
+    pending = [s.end.isoformat() for s in sessions if s.end is not None and s.id not in final]
     registers = energy.registers
     summary = {
         "days": DAYS,
@@ -837,6 +840,7 @@ async def test_soak(
         "outage_hours": soak.faults["outage_hours"],
         "outage_without_restart_hours": round(soak.outage_up * FIVE / timedelta(hours=1), 2),
         "outage_upload_failures": soak.outage_upload_failures,
+        "outage_window": [t.isoformat() for t in soak.outage_window],
         "expected": energy.expected,
         "stored": energy.stored,
         "missing": energy.missing,
@@ -874,10 +878,12 @@ async def test_soak(
             "recorded": len(sessions),
             "ended": sum(1 for s in sessions if s.end is not None),
             "final": sum(1 for c in session_costs if c.final),
+            "notified": sum(1 for c in session_costs if c.notified),
+            "pending": pending,  # when each session that ended and is not final ended
             # every soak session charges for half an hour or more: a final 0 is wrong
             "final_at_zero": sum(1 for c in session_costs if c.final and not c.cost),
             "completed_events": len(events),
-            "fired_twice": len(events) - len(set(events.values())),
+            "fired_twice": len(events) - len({session for _time, session in events}),
         },
         "tracebacks": sum(tracebacks.kinds.values()),
         "traceback_kinds": dict(tracebacks.kinds.most_common(5)),
