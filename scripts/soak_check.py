@@ -5,6 +5,12 @@ records Flatpeak stored (``stored``), matched by device, direction and period st
 energy of each stream is compared as a total, since the uploader nets a decrease against the
 periods before it (a period's record need not equal its own change, the sum must).
 
+Registers (cumulative mode): Flatpeak differences the register readings it stores into
+records, so per stream its readings never decrease, every period HA has statistics for has a
+reading at its start and its end and exactly its own record, no stretch of time is in two
+records, each record is the difference of the readings at its ends, and both the records'
+total and the register's rise equal HA's change.
+
 Costs: every hour of each cost statistic is there (no gap), each ``sum`` is the previous one
 plus the hour's ``state`` (no jump), and the last ``sum`` is what Flatpeak's report says the
 device's energy of that direction cost.
@@ -16,11 +22,14 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 from typing import Any
 
 FIVE = timedelta(minutes=5)
 HOUR = timedelta(hours=1)
 ENERGY_TOLERANCE_KWH = 1e-6
+# a record against the readings it was differenced from (both rounded to 1e-9 kWh when sent)
+READING_TOLERANCE_KWH = 1e-8
 COST_TOLERANCE = 1e-6
 
 
@@ -49,20 +58,57 @@ class EnergyVerdict:
     stored_kwh: dict[str, float] = field(default_factory=dict)
     difference_kwh: dict[str, float] = field(default_factory=dict)
     examples: list[str] = field(default_factory=list)
+    # cumulative mode: Flatpeak's register readings checked as well
+    registers: RegisterVerdict | None = None
 
     @property
     def ok(self) -> bool:
-        """Nothing missing or twice, every stream's energy within the tolerance."""
+        """Nothing missing or twice, every stream's energy within the tolerance (and the
+        registers right, in cumulative mode)."""
         return (
             self.missing == 0
             and self.duplicated == 0
             and self.misaligned == 0
+            and all(abs(d) < ENERGY_TOLERANCE_KWH for d in self.difference_kwh.values())
+            and (self.registers is None or self.registers.ok)
+        )
+
+    def example(self, text: str) -> None:
+        if len(self.examples) < 10:
+            self.examples.append(text)
+
+
+@dataclass(slots=True)
+class RegisterVerdict:
+    """Flatpeak's stored register readings of every stream (cumulative mode)."""
+
+    readings: int = 0
+    # a reading lower than the one before it
+    decreases: int = 0
+    # a record that is not the difference of the readings at its ends (or has none there)
+    mismatches: int = 0
+    # records longer than a period: a stretch without statistics, 0 kWh
+    spans: int = 0
+    # the register's rise (last reading less the first) and that less HA's change
+    rise_kwh: dict[str, float] = field(default_factory=dict)
+    difference_kwh: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        """Registers never decrease, records agree with them, each rise is HA's change."""
+        return (
+            self.decreases == 0
+            and self.mismatches == 0
             and all(abs(d) < ENERGY_TOLERANCE_KWH for d in self.difference_kwh.values())
         )
 
 
 def parse_time(value: str) -> datetime:
     return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC)
+
+
+def _record_key(record: Mapping[str, Any]) -> tuple[str, str, str]:
+    return (record["device_id"], record["tariff_direction"], record["energy_flow_direction"])
 
 
 def check_energy(
@@ -77,7 +123,7 @@ def check_energy(
     stored_kwh = dict.fromkeys(stored, 0.0)
     for record in records:
         verdict.stored += 1
-        key = (record["device_id"], record["tariff_direction"], record["energy_flow_direction"])
+        key = _record_key(record)
         name = by_key.get(key)
         start, end = parse_time(record["start_time"]), parse_time(record["end_time"])
         if name is None or end - start != FIVE or start.timestamp() % FIVE.total_seconds():
@@ -104,6 +150,76 @@ def check_energy(
         verdict.ha_kwh[stream.name] = ha
         verdict.stored_kwh[stream.name] = stored_kwh[stream.name]
         verdict.difference_kwh[stream.name] = stored_kwh[stream.name] - ha
+    return verdict
+
+
+def check_cumulative(
+    streams: Sequence[StreamKey],
+    ha_rows: Mapping[str, Sequence[tuple[datetime, float]]],
+    readings: Mapping[tuple[str, str, str], Mapping[datetime, float]],
+    records: Iterable[Mapping[str, Any]],
+) -> EnergyVerdict:
+    """Compare HA's 5-minute ``change`` rows with Flatpeak's register readings (kWh by time,
+    per device, tariff and flow direction) and the records it differenced from them."""
+    registers = RegisterVerdict()
+    verdict = EnergyVerdict(registers=registers)
+    by_key = {(s.device_id, s.tariff, s.flow): s.name for s in streams}
+    held: dict[str, list[tuple[datetime, datetime, float]]] = {s.name: [] for s in streams}
+    for record in records:
+        verdict.stored += 1
+        key = _record_key(record)
+        name = by_key.get(key)
+        start, end = parse_time(record["start_time"]), parse_time(record["end_time"])
+        step = FIVE.total_seconds()
+        if name is None or end <= start or start.timestamp() % step or end.timestamp() % step:
+            verdict.misaligned += 1
+            verdict.example(f"odd record {key} {record['start_time']} {record['end_time']}")
+            continue
+        held[name].append((start, end, record["energy_wh"] / 1000))
+    for stream in streams:
+        name = stream.name
+        register = readings.get((stream.device_id, stream.tariff, stream.flow), {})
+        times = sorted(register)
+        registers.readings += len(times)
+        for before, after in pairwise(times):
+            if register[after] < register[before] - READING_TOLERANCE_KWH:
+                registers.decreases += 1
+                verdict.example(
+                    f"{name} register falls {register[before]} -> {register[after]} "
+                    f"at {after.isoformat()}"
+                )
+        spans = sorted(held[name])
+        own = Counter(start for start, end, _kwh in spans if end - start == FIVE)
+        covered: datetime | None = None  # the end of the records so far
+        for start, end, kwh in spans:
+            if covered is not None and start < covered:
+                verdict.duplicated += int((min(end, covered) - start) / FIVE)
+                verdict.example(f"{name} {start.isoformat()} is in two records")
+            covered = end if covered is None else max(covered, end)
+            if end - start > FIVE:
+                registers.spans += 1
+            low, high = register.get(start), register.get(end)
+            if low is None or high is None or abs(high - low - kwh) > READING_TOLERANCE_KWH:
+                registers.mismatches += 1
+                verdict.example(
+                    f"{name} record {start.isoformat()} of {kwh} kWh against readings "
+                    f"{low} -> {high}"
+                )
+        periods = {start for start, _change in ha_rows.get(name, [])}
+        verdict.expected += len(periods)
+        for start in sorted(periods):
+            if not own[start] or start not in register or start + FIVE not in register:
+                verdict.missing += 1
+                verdict.example(f"missing {name} {start.isoformat()}")
+        verdict.filled += len(set(own) - periods)
+        ha = sum(change for _start, change in ha_rows.get(name, []))
+        stored = sum(kwh for _start, _end, kwh in spans)
+        verdict.ha_kwh[name] = ha
+        verdict.stored_kwh[name] = stored
+        verdict.difference_kwh[name] = stored - ha
+        rise = register[times[-1]] - register[times[0]] if times else 0.0
+        registers.rise_kwh[name] = rise
+        registers.difference_kwh[name] = rise - ha
     return verdict
 
 

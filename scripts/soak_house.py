@@ -11,12 +11,20 @@ Faults, drawn from the seed: 5xx answers, 429 with odd ``Retry-After``, timeouts
 resets, malformed 200 answers (some after the records were stored), expired tokens, restarts
 (the entry unloaded while its upload or cost request is in flight, or between cycles, and
 set up again from the stored progress), sensor resets, glitch readings, unavailable spells
-and a day of Flatpeak outage. At the end (after two fault-free hours) every period HA has
-statistics for must be at Flatpeak once, each stream's energy equal, and the cost
-statistics continuous and equal to Flatpeak's cost.
+and an outage of Flatpeak: a day (four hours in a one-day soak), or with ``OUTAGE_DAYS``
+that many days of 5xx answers and timeouts during which Home Assistant is not restarted. At
+the end (after two fault-free hours) every period HA has statistics for must be at Flatpeak
+once, each stream's energy equal, the cost statistics continuous and equal to Flatpeak's
+cost, and the integration must have logged no traceback.
+
+In cumulative mode both devices send register readings (``PUT /meters/cumulative/epoch``)
+instead of interval records; the soak keeps the readings Flatpeak accepted (the emulator
+keeps only the records it differences from them), and the verdict checks them too.
 
 Settings from the environment (scripts/soak sets them): ``FLATPEAK_SOAK_DAYS`` (7),
-``FLATPEAK_SOAK_SEED`` (11), ``FLATPEAK_SOAK_JSON`` (write the summary line there).
+``FLATPEAK_SOAK_SEED`` (11), ``FLATPEAK_SOAK_MODE`` (interval or cumulative),
+``FLATPEAK_SOAK_OUTAGE_DAYS`` (3 from four days on, else 0: the day's outage),
+``FLATPEAK_SOAK_JSON`` (write the summary line there).
 """
 
 from __future__ import annotations
@@ -36,6 +44,7 @@ import random
 import re
 import sys
 import threading
+import traceback
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -55,6 +64,11 @@ from pytest_homeassistant_custom_component.components.recorder.common import (
     do_adhoc_statistics,
 )
 
+from custom_components.flatpeak.const import (
+    CONF_SUBMISSION_MODE,
+    SUBMISSION_CUMULATIVE,
+    SUBMISSION_INTERVAL,
+)
 from custom_components.flatpeak.cost_statistics import entry_cost_statistics
 from custom_components.flatpeak.streams import entry_streams
 from scripts.soak_check import (
@@ -62,18 +76,25 @@ from scripts.soak_check import (
     EnergyVerdict,
     StreamKey,
     check_costs,
+    check_cumulative,
     check_energy,
     parse_time,
 )
 from tests.conftest import Emulator
-from tests.emulator import EmulatorState, create_app
+from tests.emulator import EmulatorState, create_app, routes_api
 from tests.emulator.costs import energy_cost
 from tests.emulator.models import Fault
 from tests.helpers import ENERGY, ev_charger_subentry, house_meter_subentry, make_entry, new_device
 
 DAYS = int(os.environ.get("FLATPEAK_SOAK_DAYS", "7"))
 SEED = int(os.environ.get("FLATPEAK_SOAK_SEED", "11"))
+MODE = os.environ.get("FLATPEAK_SOAK_MODE") or SUBMISSION_INTERVAL
+OUTAGE_DAYS = int(os.environ.get("FLATPEAK_SOAK_OUTAGE_DAYS") or (3 if DAYS >= 4 else 0))
 SUMMARY_PATH = os.environ.get("FLATPEAK_SOAK_JSON")
+assert MODE in (SUBMISSION_INTERVAL, SUBMISSION_CUMULATIVE), MODE
+assert 0 <= OUTAGE_DAYS < DAYS, "the outage ends before the soak does"
+CUMULATIVE = MODE == SUBMISSION_CUMULATIVE
+UPLOAD_PATH = "/meters/cumulative/epoch" if CUMULATIVE else "/meters/interval"
 
 # A Thursday: seven days cross the clocks going forward (30 March) and a new month.
 START = datetime(2025, 3, 27, 0, 0, tzinfo=UTC)
@@ -111,6 +132,10 @@ DAILY = {
     "restart_mid_costs": 1,
     "restart_idle": 1,
 }
+
+# A long outage: what every call gets, drawn afresh every six hours.
+OUTAGE_ANSWERS = ("503", "500", "502", "504", "timeout")
+OUTAGE_BLOCK = timedelta(hours=6)
 
 RETRY_AFTER = ["0", "-5", "86400000", "1e9", "inf", "nan", "soon", "", "3.5"]
 MALFORMED: list[dict[str, Any]] = [
@@ -167,10 +192,46 @@ class Hang:
             await self.handler(seconds)
 
 
+# Flatpeak's register readings (kWh by time) per device, tariff and flow direction.
+type Readings = dict[tuple[str, str, str], dict[datetime, float]]
+
+
+def keeping_readings(
+    submit: Callable[[EmulatorState, str, Any], dict[str, Any]], readings: Readings
+) -> Callable[[EmulatorState, str, Any], dict[str, Any]]:
+    """``PUT /meters/cumulative/epoch`` that also keeps the readings it accepted, as Flatpeak
+    does (the emulator keeps only the records it differences from them); a later reading at
+    the same time replaces the earlier one."""
+
+    def _submit(state: EmulatorState, account_id: str, body: Any) -> dict[str, Any]:
+        batch = submit(state, account_id, body)  # raises for a request it refuses whole
+        failed = {f["record_num"] for f in batch["failed_records"]}
+        key = (
+            body.get("device_id"),
+            body.get("tariff_direction") or "IMPORT",
+            body.get("energy_flow_direction") or "INBOUND",
+        )
+        scale = 1.0 if body["units"] == "KWH" else 0.001
+        register = readings.setdefault(key, {})
+        for index, reading in enumerate(body["data"]):
+            if index not in failed:
+                register[datetime.fromtimestamp(reading["time"], UTC)] = reading["value"] * scale
+        return batch
+
+    return _submit
+
+
 @pytest.fixture
-async def soak_emulator(socket_enabled: None, aiohttp_server: Any) -> tuple[Emulator, Hang]:
-    """The emulator on 127.0.0.1 on HA's frozen clock, with the demo account."""
+async def soak_emulator(
+    socket_enabled: None, aiohttp_server: Any, monkeypatch: pytest.MonkeyPatch
+) -> tuple[Emulator, Hang, Readings]:
+    """The emulator on 127.0.0.1 on HA's frozen clock, with the demo account, and the
+    register readings it accepts."""
     hang = Hang()
+    readings: Readings = {}
+    monkeypatch.setattr(
+        routes_api, "submit_cumulative", keeping_readings(routes_api.submit_cumulative, readings)
+    )
     state = EmulatorState(now=dt_util.utcnow, sleep=hang)
     demo = state.seed_demo()
     server = await aiohttp_server(create_app(state))
@@ -183,6 +244,7 @@ async def soak_emulator(socket_enabled: None, aiohttp_server: Any) -> tuple[Emul
             location_id=demo["location_id"],
         ),
         hang,
+        readings,
     )
 
 
@@ -290,6 +352,11 @@ class Soak:
         self.armed: Armed | None = None
         self.outage: Fault | None = None
         self.outage_window: tuple[datetime, datetime] = self._draw_outage()
+        # periods of outage with the entry loaded throughout (up when it began, no restart)
+        self.outage_up = 0
+        self.outage_restarts: int | None = None  # restarts when it began, if up then
+        self.outage_upload_failures: int | None = None  # the uploads' failures in a row
+        self.restarts = 0  # unloads and set-ups
         self.down_until: datetime | None = None
         self.charging = False
         self.setup_retries = 0
@@ -300,7 +367,13 @@ class Soak:
         freezer.move_to(START)
 
     def _draw_outage(self) -> tuple[datetime, datetime]:
-        """A day of outage on the second day or later; four hours when the soak is one day."""
+        """``OUTAGE_DAYS`` of outage from the first day's fifth hour on, ending eight hours
+        before the soak at the latest; else a day of outage on the second day or later, four
+        hours when the soak is one day."""
+        if OUTAGE_DAYS:
+            latest = PERIODS_PER_DAY * (DAYS - OUTAGE_DAYS) - 96
+            start = START + FIVE * self.rng.randrange(48, latest)
+            return start, start + timedelta(days=OUTAGE_DAYS)
         if DAYS >= 2:
             start = START + timedelta(days=1 + self.rng.randrange(0, DAYS - 1), hours=0)
             start += FIVE * self.rng.randrange(0, 144)
@@ -327,8 +400,8 @@ class Soak:
 
     async def _hang(self, seconds: float) -> None:
         """A request hangs: the entry restarts under it, or the clock runs past the client's
-        timeout."""
-        if self.armed is not None and self.armed.restart:
+        timeout (always during an outage: a restart armed before it waits)."""
+        if self.armed is not None and self.armed.restart and self.outage is None:
             await self._unload()
             return
         self.freezer.tick(timedelta(seconds=seconds))
@@ -339,6 +412,7 @@ class Soak:
         assert self.entry is not None
         if self.entry.state is ConfigEntryState.LOADED:
             await self.hass.config_entries.async_unload(self.entry.entry_id)
+            self.restarts += 1
         self.down_until = self.now + FIVE * self.rng.randrange(1, 7)
 
     async def setup(self) -> None:
@@ -347,10 +421,14 @@ class Soak:
         await self.period()
         house_id = await new_device(self.hass, self.emulator, "house")
         charger_id = await new_device(self.hass, self.emulator, "charger")
+        mode = {CONF_SUBMISSION_MODE: MODE}
         self.entry = await make_entry(
             self.hass,
             self.emulator,
-            subentries=[house_meter_subentry(house_id), ev_charger_subentry(charger_id)],
+            subentries=[
+                house_meter_subentry(house_id, **mode),
+                ev_charger_subentry(charger_id, **mode),
+            ],
             options={"history_days": 1},
         )
         assert await self.hass.config_entries.async_setup(self.entry.entry_id)
@@ -363,16 +441,43 @@ class Soak:
             self.faults[self.armed.kind] += 1
             self.armed = None
 
+    @property
+    def loaded(self) -> bool:
+        return self.entry is not None and self.entry.state is ConfigEntryState.LOADED
+
     def _outage(self) -> None:
+        """Flatpeak down: every call a 503, or in a long outage 5xx answers and timeouts
+        that change every six hours; a long one begins with HA up and restarts wait."""
         start, end = self.outage_window
         if self.outage is None and start <= self.t < end:
-            self.outage = self.state.fail_next("/*", 503, count=10**9)
-            self.state.faults.remove(self.outage)
-            self.state.faults.insert(0, self.outage)  # before any other fault
+            if OUTAGE_DAYS and (self.down_until is not None or not self.loaded):
+                self.outage_window = start + FIVE, end + FIVE
+                return
+            self._outage_answer("503")
             self.faults["outage_hours"] += round((end - start) / timedelta(hours=1))
+            self.outage_restarts = self.restarts if self.loaded else None
         elif self.outage is not None and self.t >= end:
+            assert self.entry is not None
+            if self.loaded:
+                diagnostics = self.entry.runtime_data.uploads.diagnostics()
+                self.outage_upload_failures = diagnostics.get("consecutive_failures")
             self.state.faults.remove(self.outage)
             self.outage = None
+        elif self.outage is not None and OUTAGE_DAYS and not (self.t - start) % OUTAGE_BLOCK:
+            self._outage_answer(self.rng.choice(OUTAGE_ANSWERS))
+        if self.outage is not None and self.loaded and self.restarts == self.outage_restarts:
+            self.outage_up += 1
+
+    def _outage_answer(self, answer: str) -> None:
+        """What every call gets from now on, before any other fault."""
+        if self.outage is not None:
+            self.state.faults.remove(self.outage)
+        if answer == "timeout":
+            self.outage = self.state.drop_next("/*", count=10**9, hang=HANG)
+        else:
+            self.outage = self.state.fail_next("/*", int(answer), count=10**9)
+        self.state.faults.remove(self.outage)
+        self.state.faults.insert(0, self.outage)
 
     def draw_day(self) -> None:
         """Each day: when its sensor faults, token expiries and restarts happen."""
@@ -392,7 +497,7 @@ class Soak:
             self.deck = list(API_FAULTS)
             rng.shuffle(self.deck)
         kind = self.deck.pop()
-        path = rng.choice(["/meters/interval"] * 2 + ["/costs/interval/*", "/*"])
+        path = rng.choice([UPLOAD_PATH] * 2 + ["/costs/interval/*", "/*"])
         processed = rng.random() < 0.5
         if kind == "server_error":
             status = rng.choice([500, 502, 503, 504])
@@ -432,7 +537,7 @@ class Soak:
             elif kind == "restart_idle":
                 self.down_until = self.t  # unloaded at once, in _restarts
             else:  # under an upload or a cost request in flight
-                path = "/meters/interval" if kind == "restart_mid_upload" else "/costs/interval/*"
+                path = UPLOAD_PATH if kind == "restart_mid_upload" else "/costs/interval/*"
                 fault = self.state.drop_next(path, hang=1.0, processed=rng.random() < 0.5)
                 self.armed = Armed(kind, fault, restart=True)
                 continue  # counted once its request came
@@ -478,6 +583,7 @@ class Soak:
         self.hass.states.async_set(CHARGING, "on" if self.charging else "off", {})
         for entity_id, value in self.house.states().items():
             self.hass.states.async_set(entity_id, value, ENERGY)
+        self.restarts += 1
         if not await self.hass.config_entries.async_setup(self.entry.entry_id):
             self.setup_retries += 1  # during the outage: HA retries on its own
         await self.hass.async_block_till_done(wait_background_tasks=True)
@@ -524,8 +630,9 @@ def _rows(
     )
 
 
-async def energy_verdict(soak: Soak) -> tuple[EnergyVerdict, list[StreamKey]]:
-    """HA's 5-minute statistics of every sensor against the emulator's records."""
+async def energy_verdict(soak: Soak, readings: Readings) -> tuple[EnergyVerdict, list[StreamKey]]:
+    """HA's 5-minute statistics of every sensor against the emulator's records (and in
+    cumulative mode the register readings Flatpeak accepted)."""
     assert soak.entry is not None
     streams = [
         StreamKey(s.name, s.device_id, s.tariff.value, s.flow.value)
@@ -543,6 +650,8 @@ async def energy_verdict(soak: Soak) -> tuple[EnergyVerdict, list[StreamKey]]:
         ]
         for entity_id, items in rows.items()
     }
+    if CUMULATIVE:
+        return check_cumulative(streams, ha_rows, readings, soak.state.records()), streams
     return check_energy(streams, ha_rows, soak.state.records()), streams
 
 
@@ -602,15 +711,33 @@ def requests_by_endpoint(log: list[tuple[str, str]]) -> dict[str, int]:
     return dict(sorted(counts.items()))
 
 
-def completed_events(hass: HomeAssistant) -> dict[str, str]:
+class Tracebacks(logging.Handler):
+    """Errors logged with a traceback that runs through the integration, by exception."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.kinds: Counter[str] = Counter()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.exc_info is None or (error := record.exc_info[1]) is None:
+            return
+        text = "".join(traceback.format_exception(error))
+        if record.name.startswith("custom_components.flatpeak") or (
+            "custom_components/flatpeak" in text
+        ):
+            self.kinds[f"{type(error).__name__}: {str(error)[:100]}"] += 1
+
+
+def completed_events(hass: HomeAssistant) -> set[tuple[str, str]]:
     """Every ``session_completed`` the charger's event entity fires from now on: its time
-    (the state; a restored state repeats it) → the session id."""
-    fired: dict[str, str] = {}
+    (the state; a restored state repeats it, two sessions final in one cycle share it) and
+    the session id."""
+    fired: set[tuple[str, str]] = set()
 
     def _changed(event: Event[Any]) -> None:
         new = event.data["new_state"]
         if new is not None and new.attributes.get("event_type") == "session_completed":
-            fired.setdefault(new.state, str(new.attributes.get("session_id")))
+            fired.add((new.state, str(new.attributes.get("session_id"))))
 
     async_track_state_change_event(hass, [CHARGER_EVENT], _changed)
     return fired
@@ -671,14 +798,16 @@ class Watchdog:
 async def test_soak(
     hass: HomeAssistant,
     freezer: FrozenDateTimeFactory,
-    soak_emulator: tuple[Emulator, Hang],
+    soak_emulator: tuple[Emulator, Hang, Readings],
 ) -> None:
     """``DAYS`` days with faults, two quiet hours, then the verdict."""
     hass.loop.set_debug(False)  # the harness turns asyncio debug on; Home Assistant does not
     for name in ("aiohttp.access", "homeassistant.components.sensor.recorder"):
         logging.getLogger(name).setLevel(logging.WARNING)  # a line per request or reset
+    tracebacks = Tracebacks()
+    logging.getLogger().addHandler(tracebacks)
     wall = os.times().elapsed  # time.perf_counter is frozen with the clock
-    emulator, hang = soak_emulator
+    emulator, hang, readings = soak_emulator
     await hass.config.async_set_time_zone("Europe/London")
     await hass.config.async_update(currency="GBP")
     assert await async_setup_component(hass, "sensor", {})
@@ -692,16 +821,26 @@ async def test_soak(
             for _ in range(PERIODS_PER_DAY):
                 await soak.period(faults=True)
         await soak.settle()
-    energy, streams = await energy_verdict(soak)
+    energy, streams = await energy_verdict(soak, readings)
     costs = await cost_verdicts(soak)
     await hass.async_block_till_done(wait_background_tasks=True)
+    logging.getLogger().removeHandler(tracebacks)
 
     assert soak.entry is not None
     progress = soak.entry.runtime_data.uploads.uploader.progress
     sessions = [s for items in progress.sessions.values() for s in items]
+    session_costs = [c for s in sessions if (c := progress.session_costs.get(s.id)) is not None]
+    final = {sid for sid, cost in progress.session_costs.items() if cost.final}
+    pending = [s.end.isoformat() for s in sessions if s.end is not None and s.id not in final]
+    registers = energy.registers
     summary = {
         "days": DAYS,
         "seed": SEED,
+        "mode": MODE,
+        "outage_hours": soak.faults["outage_hours"],
+        "outage_without_restart_hours": round(soak.outage_up * FIVE / timedelta(hours=1), 2),
+        "outage_upload_failures": soak.outage_upload_failures,
+        "outage_window": [t.isoformat() for t in soak.outage_window],
         "expected": energy.expected,
         "stored": energy.stored,
         "missing": energy.missing,
@@ -709,6 +848,17 @@ async def test_soak(
         "zero_filled": energy.filled,
         "energy_difference_kwh": {k: float(f"{v:.3g}") for k, v in energy.difference_kwh.items()},
         "energy_kwh": {k: round(v, 3) for k, v in energy.ha_kwh.items()},
+        "registers": None
+        if registers is None
+        else {
+            "readings": registers.readings,
+            "decreases": registers.decreases,
+            "mismatches": registers.mismatches,
+            "spans": registers.spans,
+            "rise_difference_kwh": {
+                k: float(f"{v:.3g}") for k, v in registers.difference_kwh.items()
+            },
+        },
         "costs": {
             kind: {
                 "hours": v.hours,
@@ -727,9 +877,16 @@ async def test_soak(
         "sessions": {
             "recorded": len(sessions),
             "ended": sum(1 for s in sessions if s.end is not None),
+            "final": sum(1 for c in session_costs if c.final),
+            "notified": sum(1 for c in session_costs if c.notified),
+            "pending": pending,  # when each session that ended and is not final ended
+            # every soak session charges for half an hour or more: a final 0 is wrong
+            "final_at_zero": sum(1 for c in session_costs if c.final and not c.cost),
             "completed_events": len(events),
-            "fired_twice": len(events) - len(set(events.values())),
+            "fired_twice": len(events) - len({session for _time, session in events}),
         },
+        "tracebacks": sum(tracebacks.kinds.values()),
+        "traceback_kinds": dict(tracebacks.kinds.most_common(5)),
         "requests": len(emulator.state.request_log),
         "requests_by_endpoint": requests_by_endpoint(emulator.state.request_log),
         "wall_seconds": round(os.times().elapsed - wall, 1),
@@ -738,14 +895,23 @@ async def test_soak(
     }
     # a session's completed event fires once (the last sessions may not be final yet)
     summary["ok"] = (
-        energy.ok and summary["costs_continuous"] and not summary["sessions"]["fired_twice"]
+        energy.ok
+        and summary["costs_continuous"]
+        and not summary["sessions"]["fired_twice"]
+        and not summary["tracebacks"]
+        and (not OUTAGE_DAYS or summary["outage_without_restart_hours"] == 24 * OUTAGE_DAYS)
     )
     _print_report(summary, energy, costs, streams)
     if SUMMARY_PATH:
         Path(SUMMARY_PATH).write_text(json.dumps(summary) + "\n", encoding="utf-8")  # noqa: ASYNC240
     else:
         print(json.dumps(summary))
-    assert summary["ok"], energy.examples + [e for v in costs.values() for e in v.examples]
+    assert summary["ok"], [
+        *energy.examples,
+        *(e for v in costs.values() for e in v.examples),
+        *(f"{n} tracebacks: {kind}" for kind, n in summary["traceback_kinds"].items()),
+        f"{summary['outage_without_restart_hours']} h of the outage without a restart",
+    ]
 
 
 def _print_report(
@@ -755,9 +921,13 @@ def _print_report(
     streams: list[StreamKey],
 ) -> None:
     print(
-        f"\nSoak: {summary['days']} days, seed {summary['seed']}, Home Assistant "
-        f"{summary['ha_version']} on Python {summary['python']} "
+        f"\nSoak: {summary['days']} days, seed {summary['seed']}, {summary['mode']} mode, "
+        f"Home Assistant {summary['ha_version']} on Python {summary['python']} "
         f"({summary['wall_seconds']} s of wall time)"
+    )
+    print(
+        f"  outage {summary['outage_hours']} h, {summary['outage_without_restart_hours']} h of "
+        f"it without a restart; {summary['outage_upload_failures']} upload failures in a row"
     )
     print(
         f"  intervals expected {energy.expected}, stored {energy.stored} "
@@ -770,6 +940,17 @@ def _print_report(
             f"  {name:<12} HA {energy.ha_kwh[name]:12.6f} kWh  Flatpeak "
             f"{energy.stored_kwh[name]:12.6f} kWh  difference {energy.difference_kwh[name]:+.2e}"
         )
+    if (registers := energy.registers) is not None:
+        print(
+            f"  registers: {registers.readings} readings, {registers.decreases} decreases, "
+            f"{registers.mismatches} records not their readings' difference, "
+            f"{registers.spans} spans"
+        )
+        for name, rise in registers.rise_kwh.items():
+            print(
+                f"  {name:<12} register rose {rise:12.6f} kWh  "
+                f"difference {registers.difference_kwh[name]:+.2e}"
+            )
     for kind, verdict in costs.items():
         print(
             f"  {kind:<18} {verdict.hours} hours, {verdict.gaps} gaps, {verdict.jumps} jumps; "
@@ -779,6 +960,8 @@ def _print_report(
     print(f"  faults: {summary['faults']}")
     print(f"  sessions: {summary['sessions']}")
     print(f"  requests: {summary['requests']} {summary['requests_by_endpoint']}")
+    for kind, count in summary["traceback_kinds"].items():
+        print(f"  ! {count} tracebacks: {kind}")
     for example in energy.examples[:10]:
         print(f"  ! {example}")
     for verdict in costs.values():
