@@ -753,3 +753,43 @@ async def test_sessions_kept_by_an_older_version_are_not_final_at_zero(
     assert len(fired) == 1
     assert fired[0]["cost"] == pytest.approx(report.total_cost, abs=1e-6)
     assert fired[0]["energy_kwh"] == pytest.approx(3.0, abs=1e-6)
+
+
+async def test_cumulative_charger_sessions_are_priced_from_the_devices_energy(
+    hass: HomeAssistant, emulator: Emulator, freezer: FrozenDateTimeFactory
+) -> None:
+    """Register readings carry no session id: a session of such a charger costs what the
+    device's energy over the session's time cost at Flatpeak, never 0 for energy used; a
+    session without energy is still final at 0."""
+    await hass.config.async_set_time_zone("Europe/London")
+    meter = Meter(hass, freezer, datetime(2025, 6, 2, 15, 35, tzinfo=UTC))  # into the peak
+    entry, charger_id = await setup_charger(
+        hass, emulator, meter, submission_mode="cumulative", options={"upload_interval": 60}
+    )
+    fired = completed_events(hass)
+    energy = await drive(hass, meter, ["off", "on", "on", "on", "off", "off"])
+    session = last_session(entry)
+    assert session.end is not None
+    for _ in range(3):
+        await cycle(hass, entry)
+
+    # The periods the session has most of (it started and ended 30 s into a period).
+    span = (session.start - timedelta(seconds=30), session.end - timedelta(seconds=30))
+    report = await entry.runtime_data.client.get_interval_cost(charger_id, *span)
+    assert report.total_energy_wh == pytest.approx(6000, abs=1)
+    assert report.total_cost > 0
+    assert len(fired) == 1
+    assert fired[0]["session_id"] == session.id
+    assert fired[0]["cost"] == pytest.approx(report.total_cost, abs=1e-6)
+    assert fired[0]["energy_kwh"] == pytest.approx(6.0, abs=1e-3)
+    assert session_requests(emulator) == 0  # no session report: readings name no session
+
+    for step in ("on", "on", "off", "off"):  # a session using nothing
+        meter.freezer.move_to(meter.t + timedelta(seconds=30))
+        meter.set("binary_sensor.charging", step, {})
+        await hass.async_block_till_done()
+        await meter.period({"sensor.charger_energy": energy})
+    idle = last_session(entry)
+    for _ in range(2):
+        await cycle(hass, entry)
+    assert [(e["session_id"], e["cost"]) for e in fired[1:]] == [(idle.id, 0)]

@@ -28,7 +28,7 @@ from .action_helpers import (
     shown,
     utc,
 )
-from .client import Aggregation, CostRow, FlatpeakError
+from .client import Aggregation, FlatpeakError
 from .compat import vol
 from .const import CONF_DEVICE_ID, DOMAIN, SUBENTRY_HOUSE_METER
 
@@ -108,7 +108,7 @@ async def async_get_cost_report(call: ServiceCall) -> ServiceResponse:
         )
     except FlatpeakError as err:
         raise action_failed(entry, err) from err
-    rows = one_row_per_record(report.rows)
+    rows = report.per_record().rows
     if unpriced := sum(1 for row in rows if not row.priced):
         # A total without those rows would be a wrong figure, not a smaller one.
         raise HomeAssistantError(
@@ -134,21 +134,6 @@ async def async_get_cost_report(call: ServiceCall) -> ServiceResponse:
         "total_kwh": rounded(math.fsum(row.energy_wh for row in rows) / 1000),
         "total_cost": rounded(math.fsum(row.cost for row in rows)),
     }
-
-
-def one_row_per_record(rows: list[CostRow]) -> list[CostRow]:
-    """A record Flatpeak lists twice counts once: its later row, in the place of its first."""
-    by_record: dict[str, int] = {}
-    result: list[CostRow] = []
-    for row in rows:
-        ref = row.record_reference_id
-        if ref is not None and (index := by_record.get(ref)) is not None:
-            result[index] = row
-            continue
-        if ref is not None:
-            by_record[ref] = len(result)
-        result.append(row)
-    return result
 
 
 def price_window(call: ServiceCall, zone: ZoneInfo) -> tuple[datetime, datetime]:

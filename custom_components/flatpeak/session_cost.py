@@ -15,6 +15,7 @@ after its end. An ended session with no confirmed energy is final at 0 without a
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 import logging
@@ -32,11 +33,19 @@ from .client import (
     FlatpeakResponseFormatError,
     FlatpeakTariffError,
 )
-from .const import CONF_DEVICE_ID, DOMAIN
+from .const import CONF_DEVICE_ID, CONF_SUBMISSION_MODE, DOMAIN, SUBMISSION_CUMULATIVE
 from .planner import FIVE_MINUTES, floor_time
 from .progress import Progress, SessionCost
 from .retry import Backoff, RetryPolicy
-from .session_energy import CURRENCY, MALFORMED, SessionReport, has_no_energy, read_report
+from .session_energy import (
+    CURRENCY,
+    MALFORMED,
+    NO_REPORT,
+    SessionReport,
+    has_no_energy,
+    read_report,
+    read_span_report,
+)
 from .sessions import Session, SessionTracker
 from .streams import CHARGER_STREAM, stream_key
 
@@ -102,6 +111,12 @@ def completed_data(session: Session, cost: SessionCost) -> dict[str, Any]:
     if session.label:
         data["label"] = session.label
     return data
+
+
+def nearest_period(moment: datetime) -> datetime:
+    """The 5-minute boundary nearest ``moment`` (a period belongs to the session that has
+    most of it)."""
+    return floor_time(moment + FIVE_MINUTES / 2, FIVE_MINUTES)
 
 
 def all_at_flatpeak(progress: Progress, stream_key: str, session: Session) -> bool:
@@ -232,7 +247,9 @@ class SessionCostCoordinator(DataUpdateCoordinator[None]):
                 )
                 moved = self._seen.get(key) != marker
                 for session in tracker.sessions:
-                    if await self._async_price(progress, key, session, moved, now):
+                    if await self._async_price(
+                        progress, subentry.data, key, session, moved=moved, now=now
+                    ):
                         changed.add(subentry_id)
                 self._seen[key] = marker
         except FlatpeakTariffError as err:
@@ -258,15 +275,36 @@ class SessionCostCoordinator(DataUpdateCoordinator[None]):
             self.gate.succeeded()
 
     async def _async_price(
-        self, progress: Progress, key: str, session: Session, moved: bool, now: datetime
+        self,
+        progress: Progress,
+        charger: Mapping[str, Any],
+        key: str,
+        session: Session,
+        *,
+        moved: bool,
+        now: datetime,
     ) -> bool:
         """Fetch one session's cost if that can tell something new; whether it did."""
         cost = progress.session_costs.get(session.id)
         if cost is not None and cost.final:
             return False
         settled = all_at_flatpeak(progress, key, session)
+        cumulative = charger.get(CONF_SUBMISSION_MODE) == SUBMISSION_CUMULATIVE
         tally = progress.session_energy.get(session.id)
-        if settled and has_no_energy(tally):
+        if cumulative:
+            # Register readings carry no session id: the session is the device's energy
+            # over its time, and Flatpeak's confirmed periods say what must be in it.
+            confirmed = self.uploads.confirmed_periods(key)
+            # The periods the session has most of, as an interval charger's records are tagged.
+            start, end = nearest_period(session.start), nearest_period(session.end or now)
+            if settled and not any(
+                low < end.timestamp() and high > start.timestamp() for low, high in confirmed
+            ):
+                progress.session_costs[session.id] = SessionCost(
+                    0.0, 0.0, self.currency, checked=True, final=True
+                )
+                return True
+        elif settled and has_no_energy(tally):
             progress.session_costs[session.id] = SessionCost(
                 0.0, 0.0, self.currency, checked=True, final=True
             )
@@ -279,14 +317,24 @@ class SessionCostCoordinator(DataUpdateCoordinator[None]):
         ):
             return False
         try:
-            report = await self.client.get_session_cost(session.id)
+            if cumulative:
+                span = await self.client.get_interval_cost(
+                    str(charger[CONF_DEVICE_ID]), start, max(end, start + FIVE_MINUTES)
+                )
+                read = read_span_report(span, start, end, confirmed, self.currency)
+            else:
+                read = read_report(
+                    await self.client.get_session_cost(session.id), tally, self.currency
+                )
         except FlatpeakNotFoundError:  # nothing of the session is in Flatpeak's reports yet
-            read = read_report(None, tally, self.currency)
+            read = (
+                SessionReport(None, None, self.currency, NO_REPORT)
+                if cumulative
+                else read_report(None, tally, self.currency)
+            )
         except FlatpeakResponseFormatError as err:  # e.g. an amount that is not a number
             _LOGGER.debug("Unreadable cost report of charging session %s: %s", session.id, err)
             read = SessionReport(None, None, self.currency, MALFORMED)
-        else:
-            read = read_report(report, tally, self.currency)
         progress.session_costs[session.id] = self._next_cost(session, cost, read, settled, now)
         return True
 

@@ -137,6 +137,8 @@ def read_report(
     No report is a cost of 0 only for a session with no confirmed energy; a report is
     complete when it is in ``currency``, every row is priced and its energy is the tally's.
     """
+    if report is not None:
+        report = report.per_record()
     if report is None or not report.rows:
         if has_no_energy(tally):
             return SessionReport(0.0, 0.0, currency, None)
@@ -152,3 +154,48 @@ def read_report(
         currency,
         None if accounts_for(tally, energy_wh) else ENERGY,
     )
+
+
+def read_span_report(
+    report: EnergyCost,
+    start: datetime,
+    end: datetime,
+    confirmed: Iterable[tuple[int, int]],
+    currency: str,
+) -> SessionReport:
+    """A session of a charger that sends register readings (which carry no session id): its
+    device's report over the session's time, prorated at its ends as Flatpeak prorates.
+
+    Complete when it is in ``currency``, every row touching the session is priced, and every
+    hour of the session in which Flatpeak confirmed energy (``confirmed``: ranges of Unix
+    seconds) has a row; no confirmed energy in the session is a cost of 0.
+    """
+    first, last = start.timestamp(), end.timestamp()
+    needed = {
+        hour
+        for low, high in confirmed
+        if low < last and high > first
+        for hour in range(int(max(low, first) // 3600), int((min(high, last) - 1e-9) // 3600) + 1)
+    }
+    if not needed:
+        return SessionReport(0.0, 0.0, currency, None)
+    if report.currency_code and report.currency_code.upper() != currency.upper():
+        return SessionReport(None, None, report.currency_code, CURRENCY)
+    cost = energy = 0.0
+    touched: set[int] = set()
+    for row in report.per_record().rows:
+        low, high = row.start_time.timestamp(), row.end_time.timestamp()
+        overlap = min(high, last) - max(low, first)
+        if overlap <= 0 and not (high == low and first <= low < last):
+            continue
+        if not row.priced:
+            return SessionReport(None, None, currency, UNPRICED)
+        share = 1.0 if high <= low else min(1.0, overlap / (high - low))
+        cost += row.cost * share
+        energy += row.energy_wh * share
+        touched.update(
+            range(int(max(low, first) // 3600), int((max(min(high, last), low) - 1e-9) // 3600) + 1)
+        )
+    if not needed <= touched:
+        return SessionReport(None, None, currency, NO_REPORT)
+    return SessionReport(cost, energy / 1000, currency, None)

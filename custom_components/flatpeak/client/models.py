@@ -9,7 +9,7 @@ absent or ``null`` get their documented default.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from enum import StrEnum
 import math
@@ -526,6 +526,21 @@ class EnergyCost:
     def priced(self) -> bool:
         """Whether Flatpeak said what every row cost."""
         return all(row.priced for row in self.rows)
+
+    def per_record(self) -> EnergyCost:
+        """The report with one row per record: a record listed twice counts once, its
+        later row in the place of its first (rows without a reference id all count)."""
+        by_record: dict[str, int] = {}
+        rows: list[CostRow] = []
+        for row in self.rows:
+            ref = row.record_reference_id
+            if ref is not None and (index := by_record.get(ref)) is not None:
+                rows[index] = row
+                continue
+            if ref is not None:
+                by_record[ref] = len(rows)
+            rows.append(row)
+        return replace(self, rows=rows)
 
     @property
     def total_energy_wh(self) -> float:
