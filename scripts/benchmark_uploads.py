@@ -60,8 +60,8 @@ from custom_components.flatpeak.const import (
     DEFAULT_UPLOAD_INTERVAL_MIN,
     DOMAIN,
 )
-from custom_components.flatpeak.planner import record_reference_id
-from custom_components.flatpeak.streams import Stream, entry_streams
+from custom_components.flatpeak.core.planner import record_reference_id
+from custom_components.flatpeak.core.streams import Stream, entry_streams
 from scripts.benchmark_measure import (
     Runs,
     measure,

@@ -69,8 +69,8 @@ from custom_components.flatpeak.const import (
     SUBMISSION_CUMULATIVE,
     SUBMISSION_INTERVAL,
 )
-from custom_components.flatpeak.cost_statistics import entry_cost_statistics
-from custom_components.flatpeak.streams import entry_streams
+from custom_components.flatpeak.core.streams import entry_streams
+from custom_components.flatpeak.costs.statistics import entry_cost_statistics
 from scripts.soak_check import (
     CostVerdict,
     EnergyVerdict,

@@ -28,7 +28,7 @@ from custom_components.flatpeak.client import (
     TariffDirection,
 )
 from custom_components.flatpeak.const import DOMAIN
-from custom_components.flatpeak.profile import Interval, ProfileError, checked, merged
+from custom_components.flatpeak.core.profile import Interval, ProfileError, checked, merged
 from tests.conftest import Emulator
 from tests.emulator import EmulatorState, create_app
 from tests.test_costs import client_for, setup_entry, submit

@@ -18,8 +18,8 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.flatpeak.client import EnergyUnits, MeterRecord
 from custom_components.flatpeak.const import DOMAIN
-from custom_components.flatpeak.progress import Progress
-from custom_components.flatpeak.sessions import Session, new_session_id
+from custom_components.flatpeak.core.sessions import Session, new_session_id
+from custom_components.flatpeak.uploads.progress import Progress
 from tests.conftest import Emulator
 from tests.helpers import ENERGY, ev_charger_subentry, house_meter_subentry, make_entry, new_device
 from tests.uploads_helpers import Meter, uploads

@@ -27,7 +27,7 @@ from custom_components.flatpeak.const import (
     DOMAIN,
     SUBENTRY_HOUSE_METER,
 )
-from custom_components.flatpeak.devices import async_reference_id
+from custom_components.flatpeak.flows.devices import async_reference_id
 from tests.conftest import Emulator
 from tests.helpers import add_sensors, device_subentries, make_entry
 

@@ -9,8 +9,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from custom_components.flatpeak.client import CostRow
-from custom_components.flatpeak.confirmed import ConfirmedPeriods, mark_periods
-from custom_components.flatpeak.cost_hours import ReportFold, expected_rows, settle
+from custom_components.flatpeak.core.confirmed import ConfirmedPeriods, mark_periods
+from custom_components.flatpeak.core.cost_hours import ReportFold, expected_rows, settle
 
 T0 = datetime(2025, 6, 2, tzinfo=UTC)
 P = 300

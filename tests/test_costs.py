@@ -23,7 +23,6 @@ from pytest_homeassistant_custom_component.components.recorder.common import (
 )
 from pytest_homeassistant_custom_component.typing import WebSocketGenerator
 
-from custom_components.flatpeak import cost_coordinator, cost_statistics
 from custom_components.flatpeak.client import (
     Aggregation,
     EnergyFlowDirection,
@@ -32,7 +31,11 @@ from custom_components.flatpeak.client import (
     TariffDirection,
 )
 from custom_components.flatpeak.const import DOMAIN
-from custom_components.flatpeak.cost_coordinator import CostCoordinator
+from custom_components.flatpeak.costs import (
+    coordinator as cost_coordinator,
+    statistics as cost_statistics,
+)
+from custom_components.flatpeak.costs.coordinator import CostCoordinator
 from tests.conftest import Emulator
 from tests.helpers import (
     add_sensors,

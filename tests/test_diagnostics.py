@@ -20,7 +20,7 @@ from pytest_homeassistant_custom_component.components.diagnostics import (
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.flatpeak.const import DOMAIN
-from custom_components.flatpeak.planner import FIVE_MINUTES, floor_time
+from custom_components.flatpeak.core.planner import FIVE_MINUTES, floor_time
 from tests.conftest import Emulator
 from tests.helpers import (
     add_sensors,

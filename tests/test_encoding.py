@@ -20,9 +20,9 @@ from custom_components.flatpeak.client import (
     encode_records,
 )
 from custom_components.flatpeak.client.encoding import encode_meter_records
-from custom_components.flatpeak.planner import HOUR, StatRow, StreamState, record_reference_id
-from custom_components.flatpeak.streams import Stream
-from custom_components.flatpeak.window import Item, PlanJob, build_window
+from custom_components.flatpeak.core.planner import HOUR, StatRow, StreamState, record_reference_id
+from custom_components.flatpeak.core.streams import Stream
+from custom_components.flatpeak.core.window import Item, PlanJob, build_window
 from tests.conftest import Emulator
 
 T = datetime(2025, 6, 2, 10, 0, tzinfo=UTC)

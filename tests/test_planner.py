@@ -9,7 +9,7 @@ import random
 
 import pytest
 
-from custom_components.flatpeak.planner import (
+from custom_components.flatpeak.core.planner import (
     FIVE_MINUTES,
     HOUR,
     LOOKBACK,
@@ -26,8 +26,8 @@ from custom_components.flatpeak.planner import (
     rows_from_statistics,
     window_end,
 )
+from custom_components.flatpeak.core.sessions import Session, session_for
 from custom_components.flatpeak.sensors_map import dashboard_defaults
-from custom_components.flatpeak.sessions import Session, session_for
 
 T = datetime(2025, 3, 4, 10, 0, tzinfo=UTC)
 FAR = T + timedelta(days=30)  # statistics long settled
@@ -298,8 +298,8 @@ def test_window_with_corrections_is_shortened_to_fit_the_budget() -> None:
     """A decrease brings a day of corrected periods on top of the new ones: the window is
     planned again shorter so one request never carries more than the budget."""
     from custom_components.flatpeak.client import EnergyFlowDirection, TariffDirection
-    from custom_components.flatpeak.streams import Stream
-    from custom_components.flatpeak.window import PlanJob, build_window
+    from custom_components.flatpeak.core.streams import Stream
+    from custom_components.flatpeak.core.window import PlanJob, build_window
 
     stream = Stream(
         "grid_import",

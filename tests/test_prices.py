@@ -35,8 +35,8 @@ from custom_components.flatpeak.client import (
 )
 from custom_components.flatpeak.const import DOMAIN
 from custom_components.flatpeak.issues import tariff_problem_issue_id
-from custom_components.flatpeak.prices import refetch_at
-from custom_components.flatpeak.tariff_gate import TariffGate
+from custom_components.flatpeak.prices.coordinator import refetch_at
+from custom_components.flatpeak.tariff.gate import TariffGate
 from tests.conftest import Emulator
 from tests.helpers import add_sensors, house_meter_subentry, make_entry
 from tests.uploads_helpers import import_hourly

@@ -13,8 +13,8 @@ from homeassistant.setup import async_setup_component
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 
-from custom_components.flatpeak.cost_coordinator import CostCoordinator
-from custom_components.flatpeak.session_cost import SessionCostCoordinator
+from custom_components.flatpeak.costs.coordinator import CostCoordinator
+from custom_components.flatpeak.sessions.costs import SessionCostCoordinator
 from tests.conftest import Emulator
 from tests.helpers import ev_charger_subentry, house_meter_subentry, make_entry, new_device
 from tests.uploads_helpers import Meter, assert_conserved, setup_house, uploads
@@ -134,7 +134,7 @@ async def test_entries_of_one_account_share_its_rate_limit(
     sent = len(emulator.state.request_log)
     await uploads(entries[1]).async_refresh()
     assert len(emulator.state.request_log) == sent
-    (device,) = uploads(entries[1]).status.devices.values()
+    (device,) = uploads(entries[1]).data.devices.values()
     assert device.last_error is not None
     assert "429" in device.last_error
     assert uploads(entries[1]).update_interval > timedelta(minutes=9)  # waits it out too

@@ -9,7 +9,7 @@ import random
 import pytest
 
 from custom_components.flatpeak.client import FlatpeakApiError, FlatpeakRateLimitError
-from custom_components.flatpeak.retry import (
+from custom_components.flatpeak.core.retry import (
     MAX_ERROR_CHARS,
     Backoff,
     RetryPolicy,

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from custom_components.flatpeak.client import CostRow, EnergyCost
-from custom_components.flatpeak.session_energy import (
+from custom_components.flatpeak.core.session_energy import (
     CURRENCY,
     ENERGY,
     NO_REPORT,

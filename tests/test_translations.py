@@ -20,7 +20,13 @@ import pytest
 import yaml
 
 INTEGRATION = Path(__file__).parent.parent / "custom_components" / "flatpeak"
-FLOW_MODULES = ("config_flow", "credentials_flow", "subentry_flows", "connect", "flow_forms")
+FLOW_MODULES = (
+    "config_flow",
+    "flows/credentials",
+    "flows/subentries",
+    "flows/connect",
+    "flows/forms",
+)
 # Where each flow class's texts live in en.json.
 SECTIONS: dict[str, tuple[str, ...]] = {
     "FlatpeakConfigFlow": ("config",),

@@ -99,7 +99,7 @@ async def test_one_request_per_cycle(
     assert emulator.requests("PUT", "/meters/interval") == base + 5
     await meter.advance(meter.t + timedelta(minutes=46))  # two cycles with nothing new
     assert emulator.requests("PUT", "/meters/interval") == base + 5
-    (device,) = uploads(entry).status.devices.values()
+    (device,) = uploads(entry).data.devices.values()
     assert device.last_error is None
     await assert_conserved(hass, emulator, device_id, meter)
 
@@ -156,7 +156,7 @@ async def test_flatpeak_down_two_hours_then_back(
             }
         )
         delays.add(coordinator.update_interval)
-    (device,) = coordinator.status.devices.values()
+    (device,) = coordinator.data.devices.values()
     assert device.last_error is not None
     assert "503" in device.last_error
     assert device.waiting > 0
@@ -243,7 +243,7 @@ async def test_refused_records_retried_then_reported(
             {"sensor.grid_import": 101 + n, "sensor.grid_export": 51 + n, "sensor.solar": 10}
         )
     await coordinator.async_refresh()
-    (device,) = coordinator.status.devices.values()
+    (device,) = coordinator.data.devices.values()
     assert device.last_error in ("temporary trouble", "value out of range")
     assert device.waiting == 3  # two export records and the import one, waiting for a retry
     issue_id = f"records_rejected_{entry.entry_id}"

@@ -144,7 +144,7 @@ async def test_a_success_that_does_not_account_for_the_records_is_a_failure(
     stored = len(emulator.state.records())
     emulator.state.fail_next("/meters/interval", 200, body=body)
     await coordinator.async_refresh()
-    (device,) = coordinator.status.devices.values()
+    (device,) = coordinator.data.devices.values()
     assert device.last_error is not None
     assert device.waiting > 0  # nothing was taken as sent
     assert coordinator.update_interval < timedelta(minutes=2)  # backing off, not 15 minutes
@@ -241,7 +241,7 @@ async def test_cumulative_zero_periods_and_corrections_are_not_smeared_or_added(
     assert expected == pytest.approx(1.2, abs=1e-6)
     assert stored_kwh(emulator, device_id, "IMPORT") == pytest.approx(expected, abs=1e-6)
 
-    (device,) = coordinator.status.devices.values()
+    (device,) = coordinator.data.devices.values()
     puts = emulator.requests("PUT", "/meters/cumulative/epoch")
     before = device.last_success
     assert before is not None
@@ -270,7 +270,7 @@ async def test_cumulative_request_refused_is_reported_and_passed(
     await coordinator.async_refresh()
     issue = ir.async_get(hass).async_get_issue(DOMAIN, f"records_rejected_{entry.entry_id}")
     assert issue is not None
-    (device,) = coordinator.status.devices.values()
+    (device,) = coordinator.data.devices.values()
     assert device.last_error is not None
     assert coordinator.update_interval == timedelta(minutes=15)  # not a retry loop
     assert device.waiting == 0
@@ -310,7 +310,7 @@ async def test_unexpected_error_is_a_failed_cycle_with_backoff(
         await meter.period(house_values(n))
     monkeypatch.setattr(client, "submit_interval_records", broken)
     await coordinator.async_refresh()
-    (device,) = coordinator.status.devices.values()
+    (device,) = coordinator.data.devices.values()
     assert device.last_error is not None
     assert "records_accepted" in device.last_error
     assert timedelta(seconds=30) < coordinator.update_interval < timedelta(minutes=2)
@@ -387,7 +387,7 @@ async def test_catch_up_failing_part_way_keeps_the_confirmed_windows(
     assert await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done(wait_background_tasks=True)
     coordinator = uploads(entry)
-    (device,) = coordinator.status.devices.values()
+    (device,) = coordinator.data.devices.values()
     assert device.last_error is not None
     first = len(emulator.state.records(device_id=device_id))
     assert 9_000 < first <= 10_000

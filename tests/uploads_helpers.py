@@ -17,7 +17,7 @@ from pytest_homeassistant_custom_component.components.recorder.common import (
     do_adhoc_statistics,
 )
 
-from custom_components.flatpeak.coordinator import UploadCoordinator
+from custom_components.flatpeak.uploads.coordinator import UploadCoordinator
 from tests.conftest import Emulator
 from tests.helpers import ENERGY, house_meter_subentry, make_entry, new_device
 

@@ -12,6 +12,7 @@ from homeassistant.helpers import config_validation as cv, device_registry as dr
 from homeassistant.helpers.start import async_at_started
 from homeassistant.helpers.typing import ConfigType
 
+from .actions import async_setup_actions
 from .api import make_client
 from .client import (
     FlatpeakAccountDisabledError,
@@ -22,16 +23,14 @@ from .client import (
     Location,
 )
 from .const import CONF_LOCATION_ID, DOMAIN
-from .coordinator import UploadCoordinator, async_remove_progress
-from .cost_coordinator import CostCoordinator, async_remove_costs
+from .costs.coordinator import CostCoordinator, async_remove_costs
 from .entity import subentry_device_info
 from .issues import async_check_tariff, async_clear_all, async_clear_tariff_problem
-from .prices import PriceCoordinator
-from .services import async_setup_services
-from .session_cost import SessionCostCoordinator
-from .session_services import async_setup_session_services
-from .sessions import async_load_installation
-from .tariff_gate import TariffGate
+from .prices.coordinator import PriceCoordinator
+from .sessions.costs import SessionCostCoordinator
+from .sessions.tracker import async_load_installation
+from .tariff.gate import TariffGate
+from .uploads.coordinator import UploadCoordinator, async_remove_progress
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 PLATFORMS: list[Platform] = [Platform.EVENT, Platform.SENSOR]
@@ -39,7 +38,8 @@ PLATFORMS: list[Platform] = [Platform.EVENT, Platform.SENSOR]
 
 @dataclass(slots=True)
 class FlatpeakRuntimeData:
-    """What a loaded entry holds."""
+    """What a loaded entry holds; ``location`` is the latest read (the upload cycle reads it
+    again while no import tariff is connected)."""
 
     client: FlatpeakClient
     location: Location
@@ -55,8 +55,7 @@ type FlatpeakConfigEntry = ConfigEntry[FlatpeakRuntimeData]
 
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     """Register the actions once, for every entry."""
-    async_setup_services(hass)
-    async_setup_session_services(hass)
+    async_setup_actions(hass)
     return True
 
 

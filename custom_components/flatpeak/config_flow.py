@@ -32,14 +32,6 @@ from homeassistant.helpers.selector import (
 from .api import make_client
 from .client import DeviceType, FlatpeakClient, Location
 from .compat import vol
-from .connect import (
-    CONF_CONNECT_TOKEN,
-    CONNECT_STEP,
-    async_forget_token,
-    async_remember_token,
-    callback_url,
-    tokens_match,
-)
 from .const import (
     CONF_DEVICE_ID,
     CONF_HISTORY_DAYS,
@@ -56,9 +48,17 @@ from .const import (
     SUBENTRY_EV_CHARGER,
     SUBENTRY_HOUSE_METER,
 )
-from .credentials_flow import CredentialsFlow
-from .devices import async_reference_id, async_register_device
-from .flow_forms import (
+from .flows.connect import (
+    CONF_CONNECT_TOKEN,
+    CONNECT_STEP,
+    async_forget_token,
+    async_remember_token,
+    callback_url,
+    tokens_match,
+)
+from .flows.credentials import CredentialsFlow
+from .flows.devices import async_reference_id, async_register_device
+from .flows.forms import (
     async_ask_flatpeak,
     check_credentials,
     check_house_meter,
@@ -66,8 +66,8 @@ from .flow_forms import (
     credentials_schema,
     house_meter_schema,
 )
+from .flows.subentries import EvChargerSubentryFlow, HouseMeterSubentryFlow
 from .sensors_map import async_dashboard_defaults, energy_sensors
-from .subentry_flows import EvChargerSubentryFlow, HouseMeterSubentryFlow
 
 _LOGGER = logging.getLogger(__name__)
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from homeassistant.config_entries import ConfigSubentry
 from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
 from homeassistant.helpers.entity import EntityDescription
-from homeassistant.helpers.update_coordinator import CoordinatorEntity
+from homeassistant.helpers.update_coordinator import CoordinatorEntity, DataUpdateCoordinator
 
 from .const import CONF_DEVICE_ID, DOMAIN, SUBENTRY_EV_CHARGER
-from .coordinator import UploadCoordinator
 
 
 def subentry_device_info(subentry: ConfigSubentry) -> DeviceInfo:
@@ -22,16 +23,17 @@ def subentry_device_info(subentry: ConfigSubentry) -> DeviceInfo:
     )
 
 
-class FlatpeakUploadEntity(CoordinatorEntity[UploadCoordinator]):
-    """An entity about one device's uploads."""
+class FlatpeakEntity[CoordinatorT: DataUpdateCoordinator[Any]](CoordinatorEntity[CoordinatorT]):
+    """An entity of one subentry's device, read from one coordinator.
+
+    Its unique id is the Flatpeak device id and the description's key; it is available when
+    its coordinator's last refresh worked (entities that stay readable say so).
+    """
 
     _attr_has_entity_name = True
 
     def __init__(
-        self,
-        coordinator: UploadCoordinator,
-        subentry: ConfigSubentry,
-        description: EntityDescription,
+        self, coordinator: CoordinatorT, subentry: ConfigSubentry, description: EntityDescription
     ) -> None:
         """Belong to the subentry's device."""
         super().__init__(coordinator)
@@ -39,8 +41,3 @@ class FlatpeakUploadEntity(CoordinatorEntity[UploadCoordinator]):
         self.subentry_id = subentry.subentry_id
         self._attr_unique_id = f"{subentry.data[CONF_DEVICE_ID]}_{description.key}"
         self._attr_device_info = subentry_device_info(subentry)
-
-    @property
-    def available(self) -> bool:
-        """Upload diagnostics stay readable while uploads fail: that is when they matter."""
-        return True

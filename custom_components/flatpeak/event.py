@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from homeassistant.components.event import EventEntity
+from homeassistant.components.event import EventEntity, EventEntityDescription
 from homeassistant.config_entries import ConfigSubentry
 from homeassistant.core import callback
-from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
-from .const import CONF_DEVICE_ID, SUBENTRY_EV_CHARGER
-from .entity import subentry_device_info
-from .session_cost import SessionCostCoordinator, completed_data
+from .const import SUBENTRY_EV_CHARGER
+from .entity import FlatpeakEntity
+from .sessions.costs import SessionCostCoordinator, completed_data
 
 if TYPE_CHECKING:
     from homeassistant.core import HomeAssistant
@@ -37,23 +36,19 @@ async def async_setup_entry(
             )
 
 
-class FlatpeakSessionEvent(CoordinatorEntity[SessionCostCoordinator], EventEntity):
+class FlatpeakSessionEvent(FlatpeakEntity[SessionCostCoordinator], EventEntity):
     """Fires ``session_completed`` for each final session not notified yet.
 
     A session's "notified" mark is kept with the sessions, so after a restart the event
     neither fires again nor is missed (it fires as soon as the entity is back).
     """
 
-    _attr_has_entity_name = True
     _attr_translation_key = "charging_session"
 
     def __init__(self, coordinator: SessionCostCoordinator, subentry: ConfigSubentry) -> None:
         """Belong to the charger's device."""
-        super().__init__(coordinator)
+        super().__init__(coordinator, subentry, EventEntityDescription(key="charging_session"))
         self._attr_event_types = [SESSION_COMPLETED]
-        self._subentry_id = subentry.subentry_id
-        self._attr_unique_id = f"{subentry.data[CONF_DEVICE_ID]}_charging_session"
-        self._attr_device_info = subentry_device_info(subentry)
 
     @property
     def available(self) -> bool:
@@ -71,7 +66,7 @@ class FlatpeakSessionEvent(CoordinatorEntity[SessionCostCoordinator], EventEntit
 
     @callback
     def _fire_pending(self) -> None:
-        due = self.coordinator.to_notify(self._subentry_id)
+        due = self.coordinator.to_notify(self.subentry_id)
         for item in due:
             if item.cost is None:
                 continue

@@ -1,0 +1,522 @@
+"""Costs back from Flatpeak: hourly cost statistics for the Energy dashboard, and the totals
+the cost sensors show.
+
+After each upload cycle that sent energy, each cost statistic re-imports a hot window (the
+last 48 hours, stretched back to the last hour written after downtime); once a day, and at
+start-up, the last 30 days, so Flatpeak's corrections (re-settled prices) reach past hours.
+Each priced stream costs one ``POST /costs/interval/{device id}`` per refresh (per 31 days).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, tzinfo
+import functools
+import logging
+import math
+from typing import TYPE_CHECKING, Any
+
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers import issue_registry as ir
+from homeassistant.helpers.event import async_call_later, async_track_point_in_utc_time
+from homeassistant.helpers.storage import Store
+from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
+from homeassistant.util import dt as dt_util
+
+from ..client import FlatpeakClient, FlatpeakError, FlatpeakTariffError, Location
+from ..const import CONF_HISTORY_DAYS, DEFAULT_HISTORY_DAYS, DOMAIN
+from ..core.cost_hours import (
+    CostHours,
+    ReportFold,
+    Settled,
+    changed_hours,
+    expected_rows,
+    floor_hour,
+    known_hours,
+    local_start,
+    settle,
+)
+from ..core.planner import HOUR
+from ..core.retry import Backoff, RetryPolicy
+from .statistics import (
+    CostStatistic,
+    async_baseline,
+    async_clear,
+    async_hours,
+    async_latest_hour,
+    async_write,
+    entry_cost_statistics,
+)
+
+if TYPE_CHECKING:
+    from homeassistant.config_entries import ConfigEntry
+
+    from .. import FlatpeakConfigEntry
+    from ..tariff.gate import TariffGate
+    from ..uploads.coordinator import UploadCoordinator
+
+_LOGGER = logging.getLogger(__name__)
+
+HOT_WINDOW = timedelta(hours=48)
+FULL_WINDOW = timedelta(days=30)
+FULL_EVERY = timedelta(hours=24)
+MAX_REPORT_SPAN = timedelta(days=31)
+# Hours per recorder call: the recorder checks each row on the event loop, so a year
+# (8,760 hours) in one call holds the loop for tens of ms; slices yield in between.
+WRITE_SLICE = 500
+STORE_VERSION = 1
+ISSUE_CURRENCY = "currency_mismatch"
+ISSUE_REPORT_CURRENCY = "report_currency"
+# After a failed refresh, none before this policy's delay (a 429's Retry-After the floor);
+# a report that could not account for what was sent is asked for again on the same policy.
+COST_RETRY = RetryPolicy(base=timedelta(minutes=1), cap=timedelta(hours=1))
+
+
+@dataclass(slots=True)
+class CostData:
+    """Per statistic id: the hours of the latest window, and what the month cost before it;
+    ``incomplete``: the statistics whose latest report could not account for what was sent
+    (their hours are the ones written before)."""
+
+    hours: dict[str, CostHours] = field(default_factory=dict)
+    month_before_window: dict[str, float] = field(default_factory=dict)
+    updated: datetime | None = None
+    incomplete: set[str] = field(default_factory=set)
+    # by statistic id: hours no figure is known for (Flatpeak could not account for them)
+    missing: dict[str, tuple[datetime, ...]] = field(default_factory=dict)
+
+    def total(self, statistic_id: str, since: datetime) -> float | None:
+        """What the time from ``since`` cost; None before the first import, or while an
+        hour from ``since`` has no known figure (a total without it would be wrong)."""
+        hours = self.hours.get(statistic_id)
+        if hours is None:
+            return None
+        if any(hour + HOUR > since for hour in self.missing.get(statistic_id, ())):
+            return None
+        before = 0.0
+        if since < hours.start:
+            before = self.month_before_window.get(statistic_id, 0.0)
+        return before + hours.total_since(since)
+
+    def keep(self, previous: CostData, statistic_id: str) -> None:
+        """Carry a statistic's figures over from ``previous`` (nothing new was usable)."""
+        if (hours := previous.hours.get(statistic_id)) is not None:
+            self.hours[statistic_id] = hours
+        if (before := previous.month_before_window.get(statistic_id)) is not None:
+            self.month_before_window[statistic_id] = before
+        if missing := previous.missing.get(statistic_id):
+            self.missing[statistic_id] = missing
+
+
+def _store(hass: HomeAssistant, entry_id: str) -> Store[dict[str, Any]]:
+    return Store(hass, STORE_VERSION, f"{DOMAIN}.{entry_id}.costs")
+
+
+async def async_remove_costs(hass: HomeAssistant, entry: ConfigEntry) -> None:
+    """The entry is gone: its cost statistics go too (Flatpeak keeps its figures)."""
+    store = _store(hass, entry.entry_id)
+    stored = await store.async_load() or {}
+    ids = set(stored.get("statistics", []))
+    ids |= {s.statistic_id for s in entry_cost_statistics(entry, "")}
+    async_clear(hass, sorted(ids))
+    await store.async_remove()
+    ir.async_delete_issue(hass, DOMAIN, f"{ISSUE_CURRENCY}_{entry.entry_id}")
+    ir.async_delete_issue(hass, DOMAIN, f"{ISSUE_REPORT_CURRENCY}_{entry.entry_id}")
+
+
+class CostCoordinator(DataUpdateCoordinator[CostData]):
+    """Keeps one entry's cost statistics right and the cost sensors' totals current."""
+
+    config_entry: FlatpeakConfigEntry
+
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        entry: ConfigEntry,
+        client: FlatpeakClient,
+        location: Location,
+        gate: TariffGate,
+    ) -> None:
+        """Refreshed by the upload cycle, not on a timer of its own."""
+        super().__init__(
+            hass, _LOGGER, config_entry=entry, name=f"{DOMAIN} costs", update_interval=None
+        )
+        self.client = client
+        self.location = location
+        self.gate = gate
+        self.statistics = entry_cost_statistics(entry, location.name)
+        self.currency = location.currency_code or str(hass.config.currency)
+        # Flatpeak's days and months are the location's: so are the sensors'.
+        self.zone: tzinfo = dt_util.get_time_zone(location.timezone) or (
+            dt_util.get_default_time_zone()
+        )
+        self._store = _store(hass, entry.entry_id)
+        self._latest: dict[str, datetime] = {}
+        # What each statistic's hours were last written as: only changes are written again.
+        self._written: dict[str, CostHours] = {}
+        self._history = timedelta(days=entry.options.get(CONF_HISTORY_DAYS, DEFAULT_HISTORY_DAYS))
+        self._full_at: datetime | None = None
+        self._since: datetime | None = None
+        self._refresh_lock = asyncio.Lock()
+        # by statistic id: (month start, cost of its part-hour), while it is known
+        self._partial: dict[str, tuple[datetime, float]] = {}
+        # by statistic id: the currency Flatpeak priced it in, when not ours
+        self._wrong_currency: dict[str, str] = {}
+        self._retry = Backoff(COST_RETRY)
+        self._owed_failures = 0
+        self._retry_cancel: Callable[[], None] | None = None
+        self._midnight_cancel: Callable[[], None] | None = None
+        self.data = CostData()
+
+    async def async_setup(self, uploads: UploadCoordinator) -> None:
+        """Metadata for every statistic now (so they can be chosen at once), the currency
+        check, statistics of removed devices cleared, and the hooks to the upload cycle."""
+        stored = await self._store.async_load() or {}
+        current = [s.statistic_id for s in self.statistics]
+        async_clear(self.hass, sorted(set(stored.get("statistics", [])) - set(current)))
+        if stored.get("statistics") != current:
+            await self._store.async_save({"statistics": current})
+        for statistic in self.statistics:
+            async_write(self.hass, statistic, self.currency, [])
+        self._check_currency()
+        entry = self.config_entry
+        entry.async_on_unload(uploads.async_add_listener(self._uploaded))
+        entry.async_on_unload(self._cancel_timers)
+        self._schedule_midnight()
+
+    async def async_refresh_since(self, start: datetime) -> None:
+        """Re-import from ``start`` now: energy was just sent for a past range."""
+        hour = floor_hour(start)
+        self._since = hour if self._since is None else min(self._since, hour)
+        await self.async_refresh()
+
+    def diagnostics(self) -> dict[str, Any]:
+        """What the cost statistics have got to, for the diagnostics download."""
+        return {
+            "currency": self.currency,
+            "statistics": {
+                s.statistic_id: {
+                    "direction": s.direction.value,
+                    "latest_hour": latest.isoformat()
+                    if (latest := self._latest.get(s.statistic_id))
+                    else None,
+                }
+                for s in self.statistics
+            },
+            "updated": self.data.updated.isoformat() if self.data.updated else None,
+            "last_full_import": self._full_at.isoformat() if self._full_at else None,
+            "tariff_problem": self.gate.problem,
+            "last_update_success": self.last_update_success,
+        }
+
+    @callback
+    def _uploaded(self) -> None:
+        """An upload cycle ended: costs follow when it confirmed energy."""
+        status = self.config_entry.runtime_data.uploads.data
+        if (status is not None and status.confirmed) or self.data.updated is None:
+            self.config_entry.async_create_background_task(
+                self.hass, self.async_request_refresh(), f"{DOMAIN} cost refresh"
+            )
+
+    @callback
+    def _schedule_midnight(self) -> None:
+        """Day and month totals restart at the location's midnight, with or without new
+        data (its midnight, not Home Assistant's: the figures are Flatpeak's days)."""
+        now = dt_util.utcnow()
+        today = local_start(now, self.zone, "day")
+        tomorrow = local_start(today + timedelta(hours=26), self.zone, "day")
+        self._midnight_cancel = async_track_point_in_utc_time(self.hass, self._midnight, tomorrow)
+
+    @callback
+    def _midnight(self, _now: datetime) -> None:
+        self.async_update_listeners()
+        self._schedule_midnight()
+
+    @callback
+    def _cancel_timers(self) -> None:
+        for cancel in (self._midnight_cancel, self._retry_cancel):
+            if cancel is not None:
+                cancel()
+        self._midnight_cancel = self._retry_cancel = None
+
+    @callback
+    def _check_currency(self) -> None:
+        issue_id = f"{ISSUE_CURRENCY}_{self.config_entry.entry_id}"
+        ha_currency = str(self.hass.config.currency)
+        if not self.location.currency_code or self.location.currency_code == ha_currency:
+            ir.async_delete_issue(self.hass, DOMAIN, issue_id)
+            return
+        ir.async_create_issue(
+            self.hass,
+            DOMAIN,
+            issue_id,
+            is_fixable=False,
+            severity=ir.IssueSeverity.WARNING,
+            translation_key=ISSUE_CURRENCY,
+            translation_placeholders={
+                "location": self.config_entry.title,
+                "currency": self.location.currency_code,
+                "ha_currency": ha_currency,
+            },
+        )
+
+    async def _async_update_data(self) -> CostData:
+        """One refresh at a time: ``async_refresh_since`` refreshes at once, past the
+        debouncer, and two runs could read the same baseline and write sums with a jump."""
+        async with self._refresh_lock:
+            now = dt_util.utcnow()
+            if not self._retry.ready(now):
+                raise UpdateFailed(
+                    translation_domain=DOMAIN,
+                    translation_key="costs_failed",
+                    translation_placeholders={"error": self._retry.error or ""},
+                )
+            try:
+                data = await self._async_import()
+            except Exception as err:
+                self._retry.failed(now, err)
+                raise
+            self._retry.succeeded()
+            return data
+
+    async def _async_import(self) -> CostData:
+        """Re-import each statistic's window; totals for the sensors from the same hours.
+
+        A statistic whose report cannot account for what was sent keeps the hours written
+        before (and the sensors their figures) and is asked for again; one in another
+        currency is not written at all.
+        """
+        since = self._since
+        now = dt_util.utcnow()
+        if not self.gate.allowed(now):
+            return self.data
+        end = floor_hour(now) + HOUR
+        full = self._full_at is None or now - self._full_at >= FULL_EVERY
+        month_start = local_start(now, self.zone, "month")
+        data = CostData(updated=now)
+        try:
+            for statistic in self.statistics:
+                statistic_id = statistic.statistic_id
+                start = await self._async_window_start(statistic, now, full, month_start)
+                settled = await self._async_settled(statistic, start, end)
+                if settled is None:  # another currency: keep what the sensors showed
+                    data.keep(self.data, statistic_id)
+                    data.incomplete.add(statistic_id)
+                    continue
+                await self._async_write(statistic, settled.hours.head(settled.writable))
+                data.hours[statistic_id] = settled.hours
+                if not settled.complete:
+                    data.incomplete.add(statistic_id)
+                if settled.missing:
+                    data.missing[statistic_id] = settled.missing
+                self._remember_partial(statistic_id, settled.hours, month_start)
+                if month_start < start:
+                    data.month_before_window[statistic_id] = await self._async_cost_between(
+                        statistic, month_start, start
+                    )
+        except FlatpeakTariffError as err:
+            self.gate.failed(err, now)
+            return self.data
+        except FlatpeakError as err:
+            raise UpdateFailed(
+                translation_domain=DOMAIN,
+                translation_key="costs_failed",
+                translation_placeholders={"error": str(err)},
+            ) from err
+        self.gate.succeeded()
+        self._check_report_currency()
+        # Hours still owed are asked for again from the last hour written (and kept as they
+        # were meanwhile): neither the 30 days nor a re-imported range are asked again.
+        if full:
+            self._full_at = now
+        if self._since == since:  # else a later range was asked for meanwhile: the next run
+            self._since = None
+        self._schedule_retry(bool(data.incomplete))
+        return data
+
+    async def _async_settled(
+        self, statistic: CostStatistic, start: datetime, end: datetime
+    ) -> Settled | None:
+        """The report of ``[start, end)`` checked against what was sent and written
+        before; None when Flatpeak answered in another currency."""
+        fold = ReportFold(start, end)
+        currencies = await self._async_fetch(statistic, fold)
+        wrong = sorted(c for c in currencies if c and c != self.currency)
+        if wrong:
+            if statistic.statistic_id not in self._wrong_currency:
+                _LOGGER.warning(
+                    "Flatpeak priced %s in %s, not %s: its cost statistic is left as it was",
+                    statistic.name,
+                    ", ".join(wrong),
+                    self.currency,
+                )
+            self._wrong_currency[statistic.statistic_id] = wrong[0]
+            return None
+        self._wrong_currency.pop(statistic.statistic_id, None)
+        folded = await self.hass.async_add_executor_job(fold.folded)
+        count = len(folded.rows)
+        expected = expected_rows(
+            self._confirmed(statistic.stream), start, count, presence=statistic.cumulative
+        )
+        written = self._written.get(statistic.statistic_id)
+        # What the recorder has where this process has not written it since it started.
+        gaps = [(start, end)] if written is None else [(start, written.start), (written.end, end)]
+        recorded = [
+            row
+            for left, right in gaps
+            if left < right
+            for row in await async_hours(self.hass, statistic.statistic_id, left, right)
+        ]
+        known, known_slots = known_hours(start, count, recorded, written)
+        baseline = await async_baseline(self.hass, statistic.statistic_id, start)
+        settled = await self.hass.async_add_executor_job(
+            functools.partial(
+                settle, folded, baseline, expected=expected, known=known, known_slots=known_slots
+            )
+        )
+        if not settled.complete:
+            _LOGGER.debug(
+                "Flatpeak's report for %s does not account for %s hours of what was sent; "
+                "keeping them as they were and asking again",
+                statistic.name,
+                settled.unaccounted,
+            )
+        return settled
+
+    async def _async_fetch(self, statistic: CostStatistic, fold: ReportFold) -> set[str]:
+        """The device's report of the fold's window, one request per 31 days, each row
+        taken by ``fold`` as the answer is decoded (a worker thread for a long answer; a
+        month at 5 minutes is ~9,000 rows) and its JSON dropped at once: a year re-imported
+        after ``upload_history`` never holds more than one report's JSON. The currencies
+        the answers named."""
+        currencies: set[str] = set()
+        left = fold.start
+        while left < fold.end:
+            right = min(fold.end, left + MAX_REPORT_SPAN)
+            report = await self.client.get_interval_cost(
+                statistic.device_id,
+                left,
+                right,
+                tariff_direction=statistic.direction,
+                each_row=fold.add,
+            )
+            currencies.add(report.currency_code)
+            left = right
+        return currencies
+
+    def _remember_partial(self, statistic_id: str, hours: CostHours, month_start: datetime) -> None:
+        """The cost of the month's first part-hour, while the window still has it."""
+        first = floor_hour(month_start)
+        if first != month_start and hours.start <= first and first + HOUR <= hours.end:
+            self._partial[statistic_id] = (
+                month_start,
+                hours.total_since(month_start, first + HOUR),
+            )
+
+    async def _async_cost_between(
+        self, statistic: CostStatistic, month_start: datetime, start: datetime
+    ) -> float:
+        """What ``[month_start, start)`` cost, before the window: the hours written, and
+        the part of an hour a local midnight off the UTC hour cuts (Asia/Kolkata, ...)."""
+        first = floor_hour(month_start)
+        whole = first if first == month_start else first + HOUR
+        rows = await async_hours(self.hass, statistic.statistic_id, whole, start)
+        total = math.fsum(row.state for row in rows)
+        if whole == month_start:
+            return total
+        remembered = self._partial.get(statistic.statistic_id)
+        if remembered is None or remembered[0] != month_start:
+            settled = await self._async_settled(statistic, first, first + HOUR)
+            if settled is None:
+                return total
+            part = settled.hours.total_since(month_start)
+            if settled.complete:
+                self._partial[statistic.statistic_id] = (month_start, part)
+            return total + part
+        return total + remembered[1]
+
+    def _confirmed(self, stream: str) -> list[tuple[int, int]]:
+        """The stream's periods Flatpeak confirmed with energy."""
+        uploads: UploadCoordinator = self.config_entry.runtime_data.uploads
+        return uploads.confirmed_periods(stream)
+
+    @callback
+    def _check_report_currency(self) -> None:
+        """A repair issue while Flatpeak prices any statistic in another currency."""
+        issue_id = f"{ISSUE_REPORT_CURRENCY}_{self.config_entry.entry_id}"
+        if not self._wrong_currency:
+            ir.async_delete_issue(self.hass, DOMAIN, issue_id)
+            return
+        ir.async_create_issue(
+            self.hass,
+            DOMAIN,
+            issue_id,
+            is_fixable=False,
+            severity=ir.IssueSeverity.ERROR,
+            translation_key=ISSUE_REPORT_CURRENCY,
+            translation_placeholders={
+                "location": self.config_entry.title,
+                "currency": next(iter(self._wrong_currency.values())),
+                "expected": self.currency,
+            },
+        )
+
+    @callback
+    def _schedule_retry(self, owed: bool) -> None:
+        """Ask again for reports that could not account for what was sent, backing off."""
+        if self._retry_cancel is not None:
+            self._retry_cancel()
+            self._retry_cancel = None
+        if not owed:
+            self._owed_failures = 0
+            return
+        self._owed_failures += 1
+        delay = COST_RETRY.delay(self._owed_failures)
+        self._retry_cancel = async_call_later(self.hass, delay, self._ask_again)
+
+    @callback
+    def _ask_again(self, _now: datetime) -> None:
+        self._retry_cancel = None
+        self.config_entry.async_create_background_task(
+            self.hass, self.async_request_refresh(), f"{DOMAIN} cost retry"
+        )
+
+    async def _async_write(self, statistic: CostStatistic, hours: CostHours) -> None:
+        """Queue the hours that differ from what the recorder was last given, in slices.
+
+        The slices are queued in order, each row with its own running sum, so the recorder
+        ends with the same rows as from one call; the loop runs other work in between. Rows
+        are made one slice at a time, just before it is queued: a year re-imported never
+        has an object per hour alive at once (that many survivors make the garbage
+        collector run full collections of all of Home Assistant, on the loop).
+        """
+        written = self._written.get(statistic.statistic_id)
+        changed = await self.hass.async_add_executor_job(changed_hours, hours, written)
+        for first in range(0, len(changed), WRITE_SLICE):
+            if first:
+                await asyncio.sleep(0)
+            rows = hours.rows(changed[first : first + WRITE_SLICE])
+            async_write(self.hass, statistic, self.currency, rows)
+            del rows
+        self._written[statistic.statistic_id] = hours
+        if len(hours):
+            self._latest[statistic.statistic_id] = hours.end - HOUR
+
+    async def _async_window_start(
+        self, statistic: CostStatistic, now: datetime, full: bool, month_start: datetime
+    ) -> datetime:
+        """The hot window, back to the last hour written (downtime), or 30 days when due."""
+        hot = floor_hour(now) - HOT_WINDOW + HOUR
+        latest = self._latest.get(statistic.statistic_id)
+        if latest is None:
+            latest = await async_latest_hour(self.hass, statistic.statistic_id)
+        if latest is None:  # never imported: the uploaded history and the whole month
+            return min(floor_hour(now - self._history), floor_hour(month_start))
+        start = min(hot, latest)
+        if full:
+            start = min(start, floor_hour(now - FULL_WINDOW))
+        if self._since is not None:
+            start = min(start, self._since)
+        return start

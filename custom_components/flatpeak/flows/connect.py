@@ -1,0 +1,102 @@
+"""Flatpeak Connect for the config flow: the callback URL, issued tokens and the callback view.
+
+The flow asks Flatpeak for a Connect token and sends the person to the Connect page. Flatpeak
+sends their browser back to :data:`CONNECT_CALLBACK_PATH` with the flow id and the token; the
+view resumes the flow only when that flow is waiting at its Connect step and the token is the
+one it was issued. Anything else gets a short page and leaves every flow as it was.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+
+from aiohttp import web
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.data_entry_flow import UnknownFlow
+from homeassistant.helpers.http import KEY_HASS, HomeAssistantView
+from homeassistant.helpers.network import get_url
+from homeassistant.util.hass_dict import HassKey
+
+from ..const import DOMAIN
+
+_LOGGER = logging.getLogger(__name__)
+
+CONF_CONNECT_TOKEN = "connect_token"
+CONNECT_STEP = "connect"
+CONNECT_CALLBACK_PATH = "/api/flatpeak/connect"
+_VIEW_REGISTERED: HassKey[bool] = HassKey(f"{DOMAIN}_connect_view")
+# flow id -> the Connect token that flow was issued, for as long as the flow exists
+_ISSUED: HassKey[dict[str, str]] = HassKey(f"{DOMAIN}_connect_tokens")
+
+
+def callback_url(hass: HomeAssistant, flow_id: str) -> str:
+    """Where Connect sends the browser back; raises ``NoURLAvailableError`` if HA has none."""
+    base = get_url(hass, allow_ip=True, prefer_external=True)
+    return f"{base}{CONNECT_CALLBACK_PATH}?flow_id={flow_id}"
+
+
+@callback
+def async_remember_token(hass: HomeAssistant, flow_id: str, token: str) -> None:
+    """Note the token a flow was issued; registers the callback view on first use."""
+    if not hass.data.get(_VIEW_REGISTERED):
+        hass.http.register_view(FlatpeakConnectCallbackView())
+        hass.data[_VIEW_REGISTERED] = True
+    hass.data.setdefault(_ISSUED, {})[flow_id] = token
+
+
+@callback
+def async_forget_token(hass: HomeAssistant, flow_id: str) -> None:
+    """The flow is gone: its token no longer resumes anything."""
+    hass.data.get(_ISSUED, {}).pop(flow_id, None)
+
+
+def tokens_match(given: str | None, issued: str | None) -> bool:
+    """Constant-time comparison; nothing matches a missing token."""
+    if not given or not issued:
+        return False
+    return hmac.compare_digest(given.encode(), issued.encode())
+
+
+def _page(status: int, message: str, *, close: bool = False) -> web.Response:
+    script = "<script>window.close()</script>" if close else ""
+    return web.Response(
+        status=status,
+        content_type="text/html",
+        text="<!doctype html><html><head><title>Flatpeak Connect</title></head>"
+        f"<body><p>{message}</p>{script}</body></html>",
+    )
+
+
+class FlatpeakConnectCallbackView(HomeAssistantView):
+    """Where Flatpeak Connect sends the browser back; resumes the waiting config flow."""
+
+    url = CONNECT_CALLBACK_PATH
+    name = "api:flatpeak:connect"
+    requires_auth = False  # the browser arrives from Flatpeak; the issued token is the proof
+
+    async def get(self, request: web.Request) -> web.Response:
+        """Hand the Connect token to the flow named in ``flow_id`` if it is that flow's."""
+        hass = request.app[KEY_HASS]
+        flow_id = request.query.get("flow_id", "")
+        token = request.query.get("fp_cot")
+        try:
+            flow = hass.config_entries.flow.async_get(flow_id)
+        except UnknownFlow:
+            return _page(
+                404,
+                "This Flatpeak Connect session has ended. Go back to Home Assistant and "
+                "start the Flatpeak set-up again.",
+            )
+        if not tokens_match(token, hass.data.get(_ISSUED, {}).get(flow_id)):
+            _LOGGER.warning("Flatpeak Connect callback with a token this flow was not issued")
+            return _page(
+                400,
+                "This link does not belong to the Flatpeak set-up waiting in Home Assistant.",
+            )
+        if flow.get("step_id") != CONNECT_STEP:
+            return _page(
+                409, "Home Assistant already has this Flatpeak Connect result; close this window."
+            )
+        await hass.config_entries.flow.async_configure(flow_id, {CONF_CONNECT_TOKEN: token})
+        return _page(200, "Flatpeak Connect is done; you can close this window.", close=True)

@@ -1,0 +1,160 @@
+"""Current import and export price sensors of the house meter, switching at each boundary."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from homeassistant.components.sensor import (
+    SensorEntity,
+    SensorEntityDescription,
+    SensorStateClass,
+)
+from homeassistant.core import CALLBACK_TYPE, callback
+from homeassistant.helpers.event import async_track_point_in_utc_time
+from homeassistant.util import dt as dt_util
+
+from ..client import PriceSlot, TariffDirection
+from ..entity import FlatpeakEntity
+from .coordinator import PriceCoordinator, next_change
+
+if TYPE_CHECKING:
+    from homeassistant.config_entries import ConfigSubentry
+    from homeassistant.helpers.entity import Entity
+
+
+ATTR_VALID_FROM = "valid_from"
+ATTR_VALID_TO = "valid_to"
+ATTR_NEXT_PRICE = "next_price"
+
+
+@dataclass(frozen=True, kw_only=True)
+class PriceSensorDescription(SensorEntityDescription):
+    """A price sensor of one tariff direction."""
+
+    direction: TariffDirection
+
+
+PRICE_SENSORS: tuple[PriceSensorDescription, ...] = (
+    PriceSensorDescription(
+        key="import_price",
+        translation_key="import_price",
+        direction=TariffDirection.IMPORT,
+        state_class=SensorStateClass.MEASUREMENT,
+        suggested_display_precision=4,
+    ),
+    PriceSensorDescription(
+        key="export_price",
+        translation_key="export_price",
+        direction=TariffDirection.EXPORT,
+        state_class=SensorStateClass.MEASUREMENT,
+        suggested_display_precision=4,
+    ),
+)
+
+
+@callback
+def price_entities(coordinator: PriceCoordinator, subentry: ConfigSubentry) -> list[Entity]:
+    """The house meter's current import and export price sensors."""
+    return [FlatpeakPriceSensor(coordinator, subentry, d) for d in PRICE_SENSORS]
+
+
+class FlatpeakPriceSensor(FlatpeakEntity[PriceCoordinator], SensorEntity):
+    """The price per kWh valid now, read from the cached schedule.
+
+    A timer at the next slot boundary switches the state; no request is made for it.
+    Unavailable while Flatpeak cannot price the location or no slot covers now.
+    """
+
+    # They change with every slot and repeat what the state history already says.
+    _unrecorded_attributes = frozenset({ATTR_VALID_FROM, ATTR_VALID_TO, ATTR_NEXT_PRICE})
+
+    entity_description: PriceSensorDescription
+
+    def __init__(
+        self,
+        coordinator: PriceCoordinator,
+        subentry: ConfigSubentry,
+        description: PriceSensorDescription,
+    ) -> None:
+        """Belong to the house meter's device."""
+        super().__init__(coordinator, subentry, description)
+        self._slot: PriceSlot | None = None
+        self._next: PriceSlot | None = None
+        self._currency = coordinator.currency
+        self._unsub_change: CALLBACK_TYPE | None = None
+
+    async def async_added_to_hass(self) -> None:
+        """Follow the coordinator and the tariff gate; read the schedule now."""
+        await super().async_added_to_hass()
+        self.async_on_remove(self.coordinator.gate.async_add_listener(self._async_gate_changed))
+        self.async_on_remove(self._async_cancel_change)
+        self._async_read_schedule()
+
+    @callback
+    def _handle_coordinator_update(self) -> None:
+        """A refresh may have brought another schedule."""
+        self._async_read_schedule()
+        super()._handle_coordinator_update()
+
+    @callback
+    def _async_gate_changed(self) -> None:
+        self.async_write_ha_state()
+
+    @callback
+    def _async_price_changes(self, _now: datetime) -> None:
+        self._unsub_change = None
+        self._async_read_schedule()
+        self.async_write_ha_state()
+
+    @callback
+    def _async_cancel_change(self) -> None:
+        if self._unsub_change is not None:
+            self._unsub_change()
+            self._unsub_change = None
+
+    @callback
+    def _async_read_schedule(self) -> None:
+        """Take the slot valid now and wake up where the price can next change."""
+        self._async_cancel_change()
+        now = dt_util.utcnow()
+        schedule = self.coordinator.schedule(self.entity_description.direction)
+        if schedule is None:
+            self._slot = self._next = None
+            return
+        self._currency = schedule.currency_code or self.coordinator.currency
+        self._slot = schedule.slot_at(now)
+        self._next = schedule.slot_at(self._slot.valid_to) if self._slot else None
+        if (change := next_change(schedule, now)) is not None:
+            self._unsub_change = async_track_point_in_utc_time(
+                self.hass, self._async_price_changes, change
+            )
+
+    @property
+    def available(self) -> bool:
+        """Only with a price valid now and no tariff problem."""
+        return (
+            super().available and self.coordinator.gate.problem is None and self._slot is not None
+        )
+
+    @property
+    def native_value(self) -> float | None:
+        """The price per kWh valid now."""
+        return self._slot.price if self._slot else None
+
+    @property
+    def native_unit_of_measurement(self) -> str | None:
+        """``<currency>/kWh``, in the location's currency."""
+        return f"{self._currency}/kWh" if self._currency else None
+
+    @property
+    def extra_state_attributes(self) -> dict[str, Any] | None:
+        """The current slot and the price after it."""
+        if self._slot is None:
+            return None
+        return {
+            ATTR_VALID_FROM: self._slot.valid_from.isoformat(),
+            ATTR_VALID_TO: self._slot.valid_to.isoformat(),
+            ATTR_NEXT_PRICE: self._next.price if self._next else None,
+        }
