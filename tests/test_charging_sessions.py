@@ -617,7 +617,12 @@ async def test_manual_session_survives_reloads_and_its_energy_is_tagged(
     meter = Meter(hass, freezer)
     entry, charger_id = await setup_charger(hass, emulator, meter)
     fired = completed_events(hass)
-    device = dr.async_get(hass).async_get_device(identifiers={(DOMAIN, charger_id)})
+    # Looked up by identifier the same way on every line (async_get_device is deprecated).
+    device = next(
+        d
+        for d in dr.async_entries_for_config_entry(dr.async_get(hass), entry.entry_id)
+        if (DOMAIN, charger_id) in d.identifiers
+    )
     assert device is not None
 
     async def call(action: str) -> dict[str, Any]:
