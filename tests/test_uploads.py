@@ -156,7 +156,7 @@ async def test_flatpeak_down_two_hours_then_back(
             }
         )
         delays.add(coordinator.update_interval)
-    (device,) = coordinator.data.devices.values()
+    ((device_subentry, device),) = coordinator.data.devices.items()
     assert device.last_error is not None
     assert "503" in device.last_error
     assert device.waiting > 0
@@ -174,10 +174,11 @@ async def test_flatpeak_down_two_hours_then_back(
         await meter.period(
             {"sensor.grid_import": 108 + n, "sensor.grid_export": 53, "sensor.solar": 10}
         )
-        if device.last_error is None:
+        if coordinator.data.devices[device_subentry].last_error is None:
             break
     await coordinator.async_refresh()
     assert coordinator.update_interval == timedelta(minutes=15)
+    (device,) = coordinator.data.devices.values()  # a fresh status each cycle
     assert device.last_error is None
     assert device.waiting == 0
     await assert_conserved(hass, emulator, device_id, meter)
@@ -250,8 +251,10 @@ async def test_refused_records_retried_then_reported(
     assert ir.async_get(hass).async_get_issue(DOMAIN, issue_id) is None
 
     await coordinator.async_refresh()  # export accepted now; import refused a second time
+    (device,) = coordinator.data.devices.values()  # a fresh status
     assert device.waiting == 1
     await coordinator.async_refresh()  # third refusal: given up and reported
+    (device,) = coordinator.data.devices.values()  # a fresh status
     assert device.waiting == 0
     issue = ir.async_get(hass).async_get_issue(DOMAIN, issue_id)
     assert issue is not None

@@ -151,6 +151,7 @@ async def test_a_success_that_does_not_account_for_the_records_is_a_failure(
     assert len(emulator.state.records()) == stored  # the fault answered without storing
 
     await coordinator.async_refresh()
+    (device,) = coordinator.data.devices.values()  # a fresh status
     assert device.last_error is None
     assert device.waiting == 0
     await assert_conserved(hass, emulator, device_id, meter)
@@ -247,6 +248,7 @@ async def test_cumulative_zero_periods_and_corrections_are_not_smeared_or_added(
     assert before is not None
     await meter.advance(meter.now + timedelta(minutes=2))
     await coordinator.async_refresh()  # nothing new: no request, still an upload
+    (device,) = coordinator.data.devices.values()  # a fresh status
     assert emulator.requests("PUT", "/meters/cumulative/epoch") == puts
     assert device.last_success is not None
     assert device.last_success > before
@@ -279,6 +281,7 @@ async def test_cumulative_request_refused_is_reported_and_passed(
     for n in range(3):
         await meter.period({"sensor.grid_import": 103 + n})
     await coordinator.async_refresh()
+    (device,) = coordinator.data.devices.values()  # a fresh status
     assert device.last_error is None
     assert stored_kwh(emulator, device_id, "IMPORT") == pytest.approx(stored + 2.5, abs=1e-6)
 
@@ -320,6 +323,7 @@ async def test_unexpected_error_is_a_failed_cycle_with_backoff(
     assert caplog.text.count("Traceback") == 1
     await meter.advance(meter.now + timedelta(minutes=10))
     assert calls == 4
+    (device,) = coordinator.data.devices.values()  # a fresh status
     assert device.last_error is None
     await assert_conserved(hass, emulator, device_id, meter)
 
@@ -395,6 +399,7 @@ async def test_catch_up_failing_part_way_keeps_the_confirmed_windows(
 
     batches = len(emulator.state.batches)
     await coordinator.async_refresh()
+    (device,) = coordinator.data.devices.values()  # a fresh status
     assert device.last_error is None
     assert device.waiting == 0
     sizes = [b["records_submitted"] for b in list(emulator.state.batches.values())[batches:]]

@@ -1,7 +1,8 @@
 """Async client of the Flatpeak API (https://api.flatpeak.com).
 
 Knows HTTP and Flatpeak's JSON, nothing of Home Assistant. The caller injects the
-``aiohttp.ClientSession``; the client owns only its token.
+``aiohttp.ClientSession``; the client owns only its token. One module over 400 lines: one
+method per endpoint beside the transport they share (token, retries, payloads).
 """
 
 from __future__ import annotations

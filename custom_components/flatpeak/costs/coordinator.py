@@ -13,9 +13,7 @@ import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, tzinfo
-import functools
 import logging
-import math
 from typing import TYPE_CHECKING, Any
 
 from homeassistant.core import HomeAssistant, callback
@@ -29,22 +27,16 @@ from ..client import FlatpeakClient, FlatpeakError, FlatpeakTariffError, Locatio
 from ..const import CONF_HISTORY_DAYS, DEFAULT_HISTORY_DAYS, DOMAIN
 from ..core.cost_hours import (
     CostHours,
-    ReportFold,
-    Settled,
     changed_hours,
-    expected_rows,
     floor_hour,
-    known_hours,
     local_start,
-    settle,
 )
 from ..core.planner import HOUR
 from ..core.retry import Backoff, RetryPolicy
+from .reports import CostReports
 from .statistics import (
     CostStatistic,
-    async_baseline,
     async_clear,
-    async_hours,
     async_latest_hour,
     async_write,
     entry_cost_statistics,
@@ -62,7 +54,6 @@ _LOGGER = logging.getLogger(__name__)
 HOT_WINDOW = timedelta(hours=48)
 FULL_WINDOW = timedelta(days=30)
 FULL_EVERY = timedelta(hours=24)
-MAX_REPORT_SPAN = timedelta(days=31)
 # Hours per recorder call: the recorder checks each row on the event loop, so a year
 # (8,760 hours) in one call holds the loop for tens of ms; slices yield in between.
 WRITE_SLICE = 500
@@ -160,10 +151,7 @@ class CostCoordinator(DataUpdateCoordinator[CostData]):
         self._full_at: datetime | None = None
         self._since: datetime | None = None
         self._refresh_lock = asyncio.Lock()
-        # by statistic id: (month start, cost of its part-hour), while it is known
-        self._partial: dict[str, tuple[datetime, float]] = {}
-        # by statistic id: the currency Flatpeak priced it in, when not ours
-        self._wrong_currency: dict[str, str] = {}
+        self._reports = CostReports(hass, client, self.currency, self._confirmed)
         self._retry = Backoff(COST_RETRY)
         self._owed_failures = 0
         self._retry_cancel: Callable[[], None] | None = None
@@ -300,7 +288,9 @@ class CostCoordinator(DataUpdateCoordinator[CostData]):
             for statistic in self.statistics:
                 statistic_id = statistic.statistic_id
                 start = await self._async_window_start(statistic, now, full, month_start)
-                settled = await self._async_settled(statistic, start, end)
+                settled = await self._reports.async_settled(
+                    statistic, start, end, self._written.get(statistic_id)
+                )
                 if settled is None:  # another currency: keep what the sensors showed
                     data.keep(self.data, statistic_id)
                     data.incomplete.add(statistic_id)
@@ -311,9 +301,9 @@ class CostCoordinator(DataUpdateCoordinator[CostData]):
                     data.incomplete.add(statistic_id)
                 if settled.missing:
                     data.missing[statistic_id] = settled.missing
-                self._remember_partial(statistic_id, settled.hours, month_start)
+                self._reports.remember_partial(statistic_id, settled.hours, month_start)
                 if month_start < start:
-                    data.month_before_window[statistic_id] = await self._async_cost_between(
+                    data.month_before_window[statistic_id] = await self._reports.async_cost_between(
                         statistic, month_start, start
                     )
         except FlatpeakTariffError as err:
@@ -336,107 +326,6 @@ class CostCoordinator(DataUpdateCoordinator[CostData]):
         self._schedule_retry(bool(data.incomplete))
         return data
 
-    async def _async_settled(
-        self, statistic: CostStatistic, start: datetime, end: datetime
-    ) -> Settled | None:
-        """The report of ``[start, end)`` checked against what was sent and written
-        before; None when Flatpeak answered in another currency."""
-        fold = ReportFold(start, end)
-        currencies = await self._async_fetch(statistic, fold)
-        wrong = sorted(c for c in currencies if c and c != self.currency)
-        if wrong:
-            if statistic.statistic_id not in self._wrong_currency:
-                _LOGGER.warning(
-                    "Flatpeak priced %s in %s, not %s: its cost statistic is left as it was",
-                    statistic.name,
-                    ", ".join(wrong),
-                    self.currency,
-                )
-            self._wrong_currency[statistic.statistic_id] = wrong[0]
-            return None
-        self._wrong_currency.pop(statistic.statistic_id, None)
-        folded = await self.hass.async_add_executor_job(fold.folded)
-        count = len(folded.rows)
-        expected = expected_rows(
-            self._confirmed(statistic.stream), start, count, presence=statistic.cumulative
-        )
-        written = self._written.get(statistic.statistic_id)
-        # What the recorder has where this process has not written it since it started.
-        gaps = [(start, end)] if written is None else [(start, written.start), (written.end, end)]
-        recorded = [
-            row
-            for left, right in gaps
-            if left < right
-            for row in await async_hours(self.hass, statistic.statistic_id, left, right)
-        ]
-        known, known_slots = known_hours(start, count, recorded, written)
-        baseline = await async_baseline(self.hass, statistic.statistic_id, start)
-        settled = await self.hass.async_add_executor_job(
-            functools.partial(
-                settle, folded, baseline, expected=expected, known=known, known_slots=known_slots
-            )
-        )
-        if not settled.complete:
-            _LOGGER.debug(
-                "Flatpeak's report for %s does not account for %s hours of what was sent; "
-                "keeping them as they were and asking again",
-                statistic.name,
-                settled.unaccounted,
-            )
-        return settled
-
-    async def _async_fetch(self, statistic: CostStatistic, fold: ReportFold) -> set[str]:
-        """The device's report of the fold's window, one request per 31 days, each row
-        taken by ``fold`` as the answer is decoded (a worker thread for a long answer; a
-        month at 5 minutes is ~9,000 rows) and its JSON dropped at once: a year re-imported
-        after ``upload_history`` never holds more than one report's JSON. The currencies
-        the answers named."""
-        currencies: set[str] = set()
-        left = fold.start
-        while left < fold.end:
-            right = min(fold.end, left + MAX_REPORT_SPAN)
-            report = await self.client.get_interval_cost(
-                statistic.device_id,
-                left,
-                right,
-                tariff_direction=statistic.direction,
-                each_row=fold.add,
-            )
-            currencies.add(report.currency_code)
-            left = right
-        return currencies
-
-    def _remember_partial(self, statistic_id: str, hours: CostHours, month_start: datetime) -> None:
-        """The cost of the month's first part-hour, while the window still has it."""
-        first = floor_hour(month_start)
-        if first != month_start and hours.start <= first and first + HOUR <= hours.end:
-            self._partial[statistic_id] = (
-                month_start,
-                hours.total_since(month_start, first + HOUR),
-            )
-
-    async def _async_cost_between(
-        self, statistic: CostStatistic, month_start: datetime, start: datetime
-    ) -> float:
-        """What ``[month_start, start)`` cost, before the window: the hours written, and
-        the part of an hour a local midnight off the UTC hour cuts (Asia/Kolkata, ...)."""
-        first = floor_hour(month_start)
-        whole = first if first == month_start else first + HOUR
-        rows = await async_hours(self.hass, statistic.statistic_id, whole, start)
-        total = math.fsum(row.state for row in rows)
-        if whole == month_start:
-            return total
-        remembered = self._partial.get(statistic.statistic_id)
-        if remembered is None or remembered[0] != month_start:
-            settled = await self._async_settled(statistic, first, first + HOUR)
-            if settled is None:
-                return total
-            part = settled.hours.total_since(month_start)
-            if settled.complete:
-                self._partial[statistic.statistic_id] = (month_start, part)
-            return total + part
-        return total + remembered[1]
-
     def _confirmed(self, stream: str) -> list[tuple[int, int]]:
         """The stream's periods Flatpeak confirmed with energy."""
         uploads: UploadCoordinator = self.config_entry.runtime_data.uploads
@@ -446,7 +335,7 @@ class CostCoordinator(DataUpdateCoordinator[CostData]):
     def _check_report_currency(self) -> None:
         """A repair issue while Flatpeak prices any statistic in another currency."""
         issue_id = f"{ISSUE_REPORT_CURRENCY}_{self.config_entry.entry_id}"
-        if not self._wrong_currency:
+        if not self._reports.wrong_currency:
             ir.async_delete_issue(self.hass, DOMAIN, issue_id)
             return
         ir.async_create_issue(
@@ -458,7 +347,7 @@ class CostCoordinator(DataUpdateCoordinator[CostData]):
             translation_key=ISSUE_REPORT_CURRENCY,
             translation_placeholders={
                 "location": self.config_entry.title,
-                "currency": next(iter(self._wrong_currency.values())),
+                "currency": next(iter(self._reports.wrong_currency.values())),
                 "expected": self.currency,
             },
         )

@@ -11,6 +11,8 @@ never fetched again, and its ``session_completed`` event fires once. A 404, an e
 one that is not complete never makes a session final: it is asked for again after a delay that
 grows with each such answer (:func:`pending_delay`), kept across restarts, for up to 30 days
 after its end. An ended session with no confirmed energy is final at 0 without a request.
+Over 400 lines: the finality rules, the pending schedule and the status the sensor shows
+belong together.
 """
 
 from __future__ import annotations

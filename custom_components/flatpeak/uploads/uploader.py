@@ -1,7 +1,9 @@
 """Sending an entry's energy: read statistics → plan → submit → confirm, window by window.
 
 The uploader knows Flatpeak's answers and the entry's progress; when a cycle runs, how it
-backs off and what the diagnostic entities show is the coordinator's business.
+backs off and what the diagnostic entities show is the coordinator's business. Over 400
+lines because the window pipeline (interval and cumulative) and ``upload_history`` share every
+step, and splitting them would split the exactly-once rule across files.
 """
 
 from __future__ import annotations
