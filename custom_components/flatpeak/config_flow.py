@@ -1,8 +1,8 @@
 """Config flow: sign in, choose the location, map the house meter; options.
 
-Reauth and reconfigure are in ``credentials_flow.py``, the device subentry flows in
-``subentry_flows.py``, Flatpeak Connect's callback in ``connect.py``, and the form pieces the
-flows share in ``flow_forms.py``.
+Reauth and reconfigure are in ``flows/credentials.py``, the device subentry flows in
+``flows/subentries.py``, Flatpeak Connect's callback in ``flows/connect.py``, and the form
+pieces the flows share in ``flows/forms.py``.
 """
 
 from __future__ import annotations

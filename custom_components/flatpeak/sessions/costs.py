@@ -6,7 +6,7 @@ session or an ended one whose intervals are not all at Flatpeak yet when the cha
 moved on; an ended session whose every interval is at Flatpeak (the stream's cursor is past its
 end and none of its intervals waits for a retry) until its report is complete twice in a row
 with the same figures. Complete means: in the location's currency, every row priced, and its
-energy what Flatpeak confirmed for the session (see :mod:`.session_energy`). Then it is final:
+energy what Flatpeak confirmed for the session (see :mod:`..core.session_energy`). Then it is final:
 never fetched again, and its ``session_completed`` event fires once. A 404, an empty report or
 one that is not complete never makes a session final: it is asked for again after a delay that
 grows with each such answer (:func:`pending_delay`), kept across restarts, for up to 30 days
