@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
 
@@ -18,6 +19,7 @@ from pytest_homeassistant_custom_component.components.diagnostics import (
     get_diagnostics_for_config_entry,
 )
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
+from syrupy.assertion import SnapshotAssertion
 
 from custom_components.flatpeak.const import DOMAIN
 from custom_components.flatpeak.core.planner import FIVE_MINUTES, floor_time
@@ -190,3 +192,39 @@ async def test_diagnostics_after_unload(
     assert diagnostics["entry"]["data"]["location_id"] == emulator.location_id
     assert emulator.api_key not in json.dumps(diagnostics)
     assert hass.config_entries.async_entries(DOMAIN) == [entry]
+
+
+def _shape(value: Any) -> Any:
+    """The keys of a diagnostics download with the kind of each value (a list: its first
+    item's shape), so the snapshot holds its structure, not this run's ids and times."""
+    if isinstance(value, dict):
+        return {str(key): _shape(item) for key, item in sorted(value.items())}
+    if isinstance(value, list):
+        return [_shape(value[0])] if value else []
+    return type(value).__name__
+
+
+async def test_diagnostics_shape(
+    hass: HomeAssistant,
+    emulator: Emulator,
+    hass_client: ClientSessionGenerator,
+    snapshot: SnapshotAssertion,
+) -> None:
+    """The whole redacted download of a house meter and a charger, as a snapshot of its shape
+    (every key, every kind of value); the redaction itself is checked above."""
+    assert await async_setup_component(hass, "diagnostics", {})
+    add_sensors(hass)
+    house = await new_device(hass, emulator, "house")
+    charger = await new_device(hass, emulator, "charger")
+    entry = await make_entry(
+        hass, emulator, subentries=[house_meter_subentry(house), ev_charger_subentry(charger)]
+    )
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, entry)
+    names = {house: "<house meter>", charger: "<charger>", entry.entry_id: "<entry>"}
+    names |= {sub.subentry_id: f"<{sub.subentry_type}>" for sub in entry.subentries.values()}
+    text = json.dumps(diagnostics)
+    for real, stable in names.items():
+        text = text.replace(real, stable).replace(real.lower(), stable)
+    assert _shape(json.loads(text)) == snapshot
