@@ -1,4 +1,4 @@
-"""The soak's verdict (scripts/soak_check.py) sees what it must: a clean run is clean, and a
+"""The soak's verdict (tests/soak/check.py) sees what it must: a clean run is clean, and a
 missing period, a period stored twice, an energy difference, a gap and a jump each fail; in
 cumulative mode so do a decreasing register, a missing reading and a doubled interval."""
 
@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 from typing import Any
 
-from scripts.soak_check import (
+from tests.soak.check import (
     EnergyVerdict,
     RegisterVerdict,
     StreamKey,

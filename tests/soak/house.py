@@ -1,11 +1,11 @@
 """Soak: days of a house with faults everywhere, in the real HA test harness.
 
-Run by ``scripts/soak`` (pytest on this file only; pyproject's ``testpaths`` keeps it out of
-the normal test run). A house meter (grid import, grid export, solar) and an EV charger with
-charging sessions feed HA's recorder through real sensor states; the recorder compiles the
-5-minute and hourly statistics; the integration uploads them to the emulator (in-process,
-over HTTP on 127.0.0.1) and imports the cost statistics back. Time is frozen and moved a
-minute at a time (timers fired, background work awaited); the emulator's clock follows.
+Run by ``scripts/soak`` (pytest on this file only; its name is not ``test_*``, so the normal
+test run does not collect it). A house meter (grid import, grid export, solar) and an EV charger
+with charging sessions feed HA's recorder through real sensor states; the recorder compiles the
+5-minute and hourly statistics; the integration uploads them to the emulator (in-process, over
+HTTP on 127.0.0.1) and imports the cost statistics back. Time is frozen and moved a minute at a
+time (timers fired, background work awaited); the emulator's clock follows.
 
 Faults, drawn from the seed: 5xx answers, 429 with odd ``Retry-After``, timeouts, connection
 resets, malformed 200 answers (some after the records were stored), expired tokens, restarts
@@ -71,7 +71,12 @@ from custom_components.flatpeak.const import (
 )
 from custom_components.flatpeak.core.streams import entry_streams
 from custom_components.flatpeak.costs.statistics import entry_cost_statistics
-from scripts.soak_check import (
+from tests.conftest import Emulator
+from tests.emulator import EmulatorState, create_app, routes_api
+from tests.emulator.costs import energy_cost
+from tests.emulator.models import Fault
+from tests.helpers import ENERGY, ev_charger_subentry, house_meter_subentry, make_entry, new_device
+from tests.soak.check import (
     CostVerdict,
     EnergyVerdict,
     StreamKey,
@@ -80,11 +85,6 @@ from scripts.soak_check import (
     check_energy,
     parse_time,
 )
-from tests.conftest import Emulator
-from tests.emulator import EmulatorState, create_app, routes_api
-from tests.emulator.costs import energy_cost
-from tests.emulator.models import Fault
-from tests.helpers import ENERGY, ev_charger_subentry, house_meter_subentry, make_entry, new_device
 
 DAYS = int(os.environ.get("FLATPEAK_SOAK_DAYS", "7"))
 SEED = int(os.environ.get("FLATPEAK_SOAK_SEED", "11"))

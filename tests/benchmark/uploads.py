@@ -1,13 +1,13 @@
 """Benchmark: a year's history upload by the real uploader, in the real HA test harness.
 
-Run by ``scripts/benchmark`` (pytest on this file only; pyproject's ``testpaths`` keeps it out
-of the normal test run). A house meter with three sensors gets hourly statistics for the
-whole range plus real 5-minute statistics for its last days, then ``flatpeak.upload_history``
-sends the range to the emulator over HTTP. Prints figures and asserts nothing about speed;
-it does check that the energy arrived, since a figure for a broken upload means nothing.
-The cost re-import the action starts is measured after each upload, on its own. A second
-test runs a simulated day at the default cycle and counts requests per device-hour by
-endpoint; both tests' figures go into one JSON object.
+Run by ``scripts/benchmark`` (pytest on this file only; its name is not ``test_*``, so the
+normal test run does not collect it). A house meter with three sensors gets hourly statistics
+for the whole range plus real 5-minute statistics for its last days, then
+``flatpeak.upload_history`` sends the range to the emulator over HTTP. Prints figures and
+asserts nothing about speed; it does check that the energy arrived, since a figure for a broken
+upload means nothing. The cost re-import the action starts is measured after each upload, on its
+own. A second test runs a simulated day at the default cycle and counts requests per device-hour
+by endpoint; both tests' figures go into one JSON object.
 
 For the upload, the emulator runs in processes of its own, so its CPU time, memory and event
 loop are not charged to the uploader. Settings come from the environment (scripts/benchmark
@@ -62,7 +62,7 @@ from custom_components.flatpeak.const import (
 )
 from custom_components.flatpeak.core.planner import record_reference_id
 from custom_components.flatpeak.core.streams import Stream, entry_streams
-from scripts.benchmark_measure import (
+from tests.benchmark.measure import (
     Runs,
     measure,
     peak_rss_kb,

@@ -1,6 +1,6 @@
 """What a run of async work costs: wall and CPU time, event-loop lateness, GC, memory.
 
-Used by scripts/benchmark_uploads.py; plain Python, no Home Assistant. Run the work on the
+Used by tests/benchmark/uploads.py; plain Python, no Home Assistant. Run the work on the
 loop whose lateness matters (the probe runs on the running loop).
 """
 
