@@ -279,6 +279,27 @@ async def test_picked_location_unreachable(hass: HomeAssistant, emulator: Emulat
     assert emulator.location_id in offered(result, "location")  # the same list again
 
 
+async def test_a_rate_limit_is_a_clear_form_error_without_a_traceback(
+    hass: HomeAssistant, emulator: Emulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A 429 on the location step says to wait (not "unknown"), logs no traceback, and the
+    account's wait holds: trying again at once sends nothing to Flatpeak."""
+    result = await to_location(hass, emulator)
+    emulator.state.fail_next(f"/locations/{emulator.location_id}", 429, retry_after=600)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"location": emulator.location_id}
+    )
+    assert result["step_id"] == "location"
+    assert result["errors"] == {"base": "rate_limited"}
+    served = len(emulator.state.request_log)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"location": emulator.location_id}
+    )
+    assert result["errors"] == {"base": "rate_limited"}
+    assert len(emulator.state.request_log) == served
+    assert "Traceback" not in caplog.text
+
+
 async def test_location_without_tariff_is_explained(
     hass: HomeAssistant, emulator: Emulator
 ) -> None:

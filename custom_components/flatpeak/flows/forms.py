@@ -31,6 +31,7 @@ from ..client import (
     FlatpeakError,
     FlatpeakInvalidRequestError,
     FlatpeakNotFoundError,
+    FlatpeakRateLimitError,
     FlatpeakUnavailableError,
 )
 from ..compat import vol
@@ -68,6 +69,8 @@ def form_error(err: FlatpeakError, doing: str, refused: str = "unknown") -> str:
         return "invalid_auth"
     if isinstance(err, FlatpeakConnectionError | FlatpeakUnavailableError):
         return "cannot_connect"
+    if isinstance(err, FlatpeakRateLimitError):  # the account's wait: no request until it ends
+        return "rate_limited"
     if isinstance(err, FlatpeakInvalidRequestError) and refused != "unknown":
         _LOGGER.error("Flatpeak refused %s: %s", doing, err)
         return refused
