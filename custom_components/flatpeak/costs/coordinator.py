@@ -231,9 +231,24 @@ class CostCoordinator(DataUpdateCoordinator[CostData]):
 
     @callback
     def _check_currency(self) -> None:
-        issue_id = f"{ISSUE_CURRENCY}_{self.config_entry.entry_id}"
+        """A repair issue while the location's currency is not Home Assistant's."""
         ha_currency = str(self.hass.config.currency)
-        if not self.location.currency_code or self.location.currency_code == ha_currency:
+        code = self.location.currency_code
+        self._set_issue(
+            ISSUE_CURRENCY,
+            {"location": self.config_entry.title, "currency": code, "ha_currency": ha_currency}
+            if code and code != ha_currency
+            else None,
+            ir.IssueSeverity.WARNING,
+        )
+
+    @callback
+    def _set_issue(
+        self, key: str, placeholders: dict[str, str] | None, severity: ir.IssueSeverity
+    ) -> None:
+        """Raise the entry's repair issue ``key`` with ``placeholders``, or clear it (None)."""
+        issue_id = f"{key}_{self.config_entry.entry_id}"
+        if placeholders is None:
             ir.async_delete_issue(self.hass, DOMAIN, issue_id)
             return
         ir.async_create_issue(
@@ -241,13 +256,9 @@ class CostCoordinator(DataUpdateCoordinator[CostData]):
             DOMAIN,
             issue_id,
             is_fixable=False,
-            severity=ir.IssueSeverity.WARNING,
-            translation_key=ISSUE_CURRENCY,
-            translation_placeholders={
-                "location": self.config_entry.title,
-                "currency": self.location.currency_code,
-                "ha_currency": ha_currency,
-            },
+            severity=severity,
+            translation_key=key,
+            translation_placeholders=placeholders,
         )
 
     async def _async_update_data(self) -> CostData:
@@ -334,22 +345,17 @@ class CostCoordinator(DataUpdateCoordinator[CostData]):
     @callback
     def _check_report_currency(self) -> None:
         """A repair issue while Flatpeak prices any statistic in another currency."""
-        issue_id = f"{ISSUE_REPORT_CURRENCY}_{self.config_entry.entry_id}"
-        if not self._reports.wrong_currency:
-            ir.async_delete_issue(self.hass, DOMAIN, issue_id)
-            return
-        ir.async_create_issue(
-            self.hass,
-            DOMAIN,
-            issue_id,
-            is_fixable=False,
-            severity=ir.IssueSeverity.ERROR,
-            translation_key=ISSUE_REPORT_CURRENCY,
-            translation_placeholders={
+        wrong = self._reports.wrong_currency
+        self._set_issue(
+            ISSUE_REPORT_CURRENCY,
+            {
                 "location": self.config_entry.title,
-                "currency": next(iter(self._reports.wrong_currency.values())),
+                "currency": next(iter(wrong.values())),
                 "expected": self.currency,
-            },
+            }
+            if wrong
+            else None,
+            ir.IssueSeverity.ERROR,
         )
 
     @callback

@@ -68,7 +68,7 @@ class CostReports:
         None when Flatpeak answered in another currency."""
         fold = ReportFold(start, end)
         currencies = await self._async_fetch(statistic, fold)
-        wrong = sorted(c for c in currencies if c and c != self.currency)
+        wrong = sorted(c for c in currencies if c and c.upper() != self.currency.upper())
         if wrong:
             if statistic.statistic_id not in self.wrong_currency:
                 _LOGGER.warning(
