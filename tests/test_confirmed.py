@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from custom_components.flatpeak.client import CostRow
-from custom_components.flatpeak.core.confirmed import ConfirmedPeriods, mark_periods
+from custom_components.flatpeak.core.confirmed import ConfirmedPeriods, mark_runs, runs_of
 from custom_components.flatpeak.core.cost_hours import ReportFold, expected_rows, settle
 
 T0 = datetime(2025, 6, 2, tzinfo=UTC)
@@ -36,7 +36,7 @@ def test_mark_periods_groups_runs_and_prunes() -> None:
     ledger = ConfirmedPeriods()
     five = timedelta(minutes=5)
     periods = [(T0 + i * five, 0.0 if i in (4, 5) else 0.1) for i in range(12)]
-    mark_periods(ledger, reversed(periods))
+    mark_runs(ledger, runs_of(reversed(periods)))
     base = int(T0.timestamp())
     assert ledger.ranges() == [(base, base + 4 * P), (base + 6 * P, base + 12 * P)]
     ledger.prune(T0 + timedelta(days=401))

@@ -96,12 +96,3 @@ def mark_runs(ledger: ConfirmedPeriods, runs: Iterable[Run]) -> None:
     """Apply :func:`runs_of`'s runs."""
     for start, end, energy in runs:
         ledger.mark(start, end, has_energy=energy)
-
-
-def mark_periods(
-    ledger: ConfirmedPeriods,
-    periods: Iterable[tuple[datetime, float]],
-    length: int = PERIOD_SECONDS,
-) -> None:
-    """Mark sent periods ``(start, kWh)``; consecutive ones with the same answer in one step."""
-    mark_runs(ledger, runs_of(periods, length))

@@ -62,28 +62,30 @@ MAX_RECORD_ATTEMPTS = 3
 UNITS = {"energy": "kWh"}
 
 
-def confirmed_runs(items: Items, refused: Container[int]) -> dict[str, list[Run]]:
-    """Worker thread: per stream, the runs of periods Flatpeak accepted (a refused record is
-    not at Flatpeak; what it held before stays)."""
+@dataclass(frozen=True, slots=True)
+class Accepted:
+    """What Flatpeak accepted of a window: per stream, the runs of periods (with energy or
+    not), and the chargers' records with their sessions."""
+
+    runs: dict[str, list[Run]]
+    charger_records: list[ChargerRecord]
+
+
+def accepted(items: Items, refused: Container[int]) -> Accepted:
+    """Worker thread (a window has 10,000 records): what Flatpeak accepted. A refused record
+    is not at Flatpeak (what it held before stays); a charger's period sent again without a
+    session leaves the session it was in."""
     by_stream: dict[str, list[tuple[datetime, float]]] = {}
-    for index, (stream, start, kwh) in enumerate(
-        zip(items.streams, items.starts, items.kwh, strict=True)
+    charged: list[ChargerRecord] = []
+    for index, (stream, start, kwh, session) in enumerate(
+        zip(items.streams, items.starts, items.kwh, items.sessions, strict=True)
     ):
-        if index not in refused:
-            by_stream.setdefault(stream.key, []).append((start, kwh))
-    return {key: runs_of(periods) for key, periods in by_stream.items()}
-
-
-def charger_records(items: Items, refused: Container[int]) -> list[ChargerRecord]:
-    """Worker thread: the chargers' records Flatpeak accepted, with their sessions (a period
-    sent again without one leaves the session it was in)."""
-    return [
-        (stream.key, start, kwh, session)
-        for index, (stream, start, kwh, session) in enumerate(
-            zip(items.streams, items.starts, items.kwh, items.sessions, strict=True)
-        )
-        if stream.is_charger and index not in refused
-    ]
+        if index in refused:
+            continue
+        by_stream.setdefault(stream.key, []).append((start, kwh))
+        if stream.is_charger:
+            charged.append((stream.key, start, kwh, session))
+    return Accepted({key: runs_of(periods) for key, periods in by_stream.items()}, charged)
 
 
 def _read_rows(
@@ -161,9 +163,8 @@ class Uploader:
                     streams, states, scan, until, queued=queued, settled=until - HOUR
                 )
                 refused = await self._async_send(window)
-                runs = await self.hass.async_add_executor_job(confirmed_runs, window.items, refused)
-                charged = await self._async_charger_records(streams, window.items, refused)
-                self._commit(streams, window, refused, runs, charged)
+                got = await self.hass.async_add_executor_job(accepted, window.items, refused)
+                self._commit(streams, window, refused, got)
                 for stream in streams:
                     if stream.cumulative:
                         await self._async_send_cumulative(
@@ -258,8 +259,7 @@ class Uploader:
         streams: list[Stream],
         window: Window,
         refused: dict[int, str],
-        runs: dict[str, list[Run]],
-        charged: list[ChargerRecord],
+        got: Accepted,
     ) -> None:
         """Flatpeak answered: keep refused records for a retry, move interval cursors on."""
         items = window.items
@@ -286,27 +286,19 @@ class Uploader:
                 )
         self.progress.retry = retry
         self.cycle.confirmed += len(window.items) - len(refused)
-        self._mark_confirmed(runs)
-        self._tally(charged)
+        self._record(got)
         for stream in streams:
             if not stream.cumulative:
                 self.progress.streams[stream.key] = window.plans[stream.key].state
         if given_up:
             self._report_rejected(given_up)
 
-    def _mark_confirmed(self, runs: dict[str, list[Run]]) -> None:
-        """Remember which periods Flatpeak now holds with energy (cost reports must show
-        them)."""
-        for key, stream_runs in runs.items():
+    def _record(self, got: Accepted) -> None:
+        """Remember what Flatpeak now holds: the periods with energy (cost reports must show
+        them) and each open session's confirmed energy."""
+        for key, stream_runs in got.runs.items():
             mark_runs(self.progress.confirmed_periods(key), stream_runs)
-
-    async def _async_charger_records(
-        self, streams: list[Stream], items: Items, refused: Container[int]
-    ) -> list[ChargerRecord]:
-        """The chargers' records Flatpeak accepted (worker thread: a window has 10,000)."""
-        if not any(s.is_charger for s in streams):
-            return []
-        return await self.hass.async_add_executor_job(charger_records, items, refused)
+        self._tally(got.charger_records)
 
     def _tally(self, charged: list[ChargerRecord]) -> None:
         """Keep what Flatpeak confirmed of each charging session that is not final."""
@@ -416,9 +408,9 @@ class Uploader:
                     streams, states, scan, end, queued=[], settled=until - HOUR
                 )
                 refused = await self._async_send(window)
-                runs = await self.hass.async_add_executor_job(confirmed_runs, window.items, refused)
-                self._mark_confirmed(runs)
-                self._tally(await self._async_charger_records(streams, window.items, refused))
+                self._record(
+                    await self.hass.async_add_executor_job(accepted, window.items, refused)
+                )
             items = window.items
             result["requests"] += 1 if items else 0
             result["records_failed"] += len(refused)
