@@ -558,6 +558,34 @@ async def test_simulation_flatpeak_failure(hass: HomeAssistant, emulator: Emulat
     assert emulator.state.records() == before
 
 
+async def test_simulation_never_totals_what_flatpeak_did_not_price(
+    hass: HomeAssistant, emulator: Emulator
+) -> None:
+    """An instant cost without an amount fails the simulation with a clear error, not a
+    smaller total."""
+    entry, _, _ = await setup_entry(hass, emulator)
+    start = DAY + timedelta(hours=2)
+    body = {
+        "object": "meter_record",
+        "currency_code": "GBP",
+        "data": {
+            "start_time": start.isoformat(),
+            "end_time": (start + HOUR).isoformat(),
+            "energy": {"value": 1000},
+            "cost": {"value": None},
+        },
+    }
+    emulator.state.fail_next("/costs/instant", 200, body=body, after=1)
+    err = await failed(
+        hass,
+        "simulate_cost",
+        "report_incomplete",
+        config_entry_id=entry.entry_id,
+        intervals=profile(DAY, 3, HOUR, 1.0),
+    )
+    assert err.translation_placeholders == {"count": "1", "rows": "3"}
+
+
 # -- the pure profile functions ----------------------------------------------------------
 
 

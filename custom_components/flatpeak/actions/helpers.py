@@ -6,6 +6,7 @@ Everything here is checked before any request to Flatpeak, and each refusal is a
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
@@ -15,7 +16,7 @@ from homeassistant.core import ServiceCall
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.util import dt as dt_util
 
-from ..client import FlatpeakError, FlatpeakTariffError, TariffDirection
+from ..client import CostRow, FlatpeakError, FlatpeakTariffError, TariffDirection
 from ..const import DOMAIN
 from ..tariff.gate import tariff_problem
 
@@ -159,3 +160,14 @@ def shown(value: object) -> str:
     """What the user gave, short enough to repeat in an error."""
     text = str(value)
     return text if len(text) <= SHOWN_CHARS else f"{text[: SHOWN_CHARS - 1]}…"
+
+
+def refuse_unpriced(rows: Sequence[CostRow]) -> None:
+    """Fail the action when Flatpeak did not say what a row cost: a total without it would
+    be a wrong figure, not a smaller one."""
+    if unpriced := sum(1 for row in rows if not row.priced):
+        raise HomeAssistantError(
+            translation_domain=DOMAIN,
+            translation_key="report_incomplete",
+            translation_placeholders={"count": str(unpriced), "rows": str(len(rows))},
+        )

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from homeassistant.core import ServiceCall, ServiceResponse
-from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import config_validation as cv, device_registry as dr
 from homeassistant.util import dt as dt_util
 
@@ -27,6 +27,7 @@ from .helpers import (
     loaded_entry,
     local_iso,
     location_zone,
+    refuse_unpriced,
     rounded,
     shown,
     utc,
@@ -109,13 +110,7 @@ async def async_get_cost_report(call: ServiceCall) -> ServiceResponse:
     except FlatpeakError as err:
         raise action_failed(entry, err) from err
     rows = report.per_record().rows
-    if unpriced := sum(1 for row in rows if not row.priced):
-        # A total without those rows would be a wrong figure, not a smaller one.
-        raise HomeAssistantError(
-            translation_domain=DOMAIN,
-            translation_key="report_incomplete",
-            translation_placeholders={"count": str(unpriced), "rows": str(len(rows))},
-        )
+    refuse_unpriced(rows)
     location = entry.runtime_data.location
     zone = (report.timezone and dt_util.get_time_zone(report.timezone)) or location_zone(entry)
     return {

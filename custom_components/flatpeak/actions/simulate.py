@@ -43,6 +43,7 @@ from .helpers import (
     loaded_entry,
     local_iso,
     location_zone,
+    refuse_unpriced,
     rounded,
     shown,
     utc,
@@ -264,6 +265,7 @@ async def async_simulate_cost(call: ServiceCall) -> ServiceResponse:
         costs = await price_profile(entry, profile, DIRECTIONS[direction])
     except FlatpeakError as err:
         raise action_failed(entry, err) from err
+    refuse_unpriced([cost.row for cost in costs])
     currency = next((c.currency_code for c in costs if c.currency_code), None)
     return {
         "currency": currency or entry.runtime_data.location.currency_code,

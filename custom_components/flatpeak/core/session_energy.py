@@ -143,7 +143,7 @@ def read_report(
         if has_no_energy(tally):
             return SessionReport(0.0, 0.0, currency, None)
         return SessionReport(None, None, currency, NO_REPORT)
-    if report.currency_code.upper() != currency.upper():
+    if report.currency_code and report.currency_code.upper() != currency.upper():
         return SessionReport(None, None, report.currency_code, CURRENCY)
     if not report.priced:
         return SessionReport(None, None, currency, UNPRICED)
@@ -168,7 +168,7 @@ def read_span_report(
 
     Complete when it is in ``currency``, every row touching the session is priced, and every
     hour of the session in which Flatpeak confirmed energy (``confirmed``: ranges of Unix
-    seconds) has a row; no confirmed energy in the session is a cost of 0.
+    seconds) has a row. A session with neither rows nor confirmed energy costs 0.
     """
     first, last = start.timestamp(), end.timestamp()
     needed = {
@@ -177,8 +177,6 @@ def read_span_report(
         if low < last and high > first
         for hour in range(int(max(low, first) // 3600), int((min(high, last) - 1e-9) // 3600) + 1)
     }
-    if not needed:
-        return SessionReport(0.0, 0.0, currency, None)
     if report.currency_code and report.currency_code.upper() != currency.upper():
         return SessionReport(None, None, report.currency_code, CURRENCY)
     cost = energy = 0.0
@@ -198,4 +196,5 @@ def read_span_report(
         )
     if not needed <= touched:
         return SessionReport(None, None, currency, NO_REPORT)
+    # Energy Flatpeak reports beyond what this release saw confirmed is the session's too.
     return SessionReport(cost, energy / 1000, currency, None)

@@ -297,17 +297,11 @@ class SessionCostCoordinator(DataUpdateCoordinator[None]):
         tally = progress.session_energy.get(session.id)
         if cumulative:
             # Register readings carry no session id: the session is the device's energy
-            # over its time, and Flatpeak's confirmed periods say what must be in it.
+            # over the periods it has most of (as an interval charger's records are tagged),
+            # always from its report: the confirmed periods are only known since this
+            # release, so their absence alone never makes a session final at 0.
             confirmed = self.uploads.confirmed_periods(key)
-            # The periods the session has most of, as an interval charger's records are tagged.
             start, end = nearest_period(session.start), nearest_period(session.end or now)
-            if settled and not any(
-                low < end.timestamp() and high > start.timestamp() for low, high in confirmed
-            ):
-                progress.session_costs[session.id] = SessionCost(
-                    0.0, 0.0, self.currency, checked=True, final=True
-                )
-                return True
         elif settled and has_no_energy(tally):
             progress.session_costs[session.id] = SessionCost(
                 0.0, 0.0, self.currency, checked=True, final=True
