@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 import logging
 from typing import Any
@@ -18,8 +19,9 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.flatpeak.client import EnergyUnits, MeterRecord
 from custom_components.flatpeak.const import DOMAIN
-from custom_components.flatpeak.core.sessions import Session, new_session_id
-from custom_components.flatpeak.uploads.progress import Progress
+from custom_components.flatpeak.core.session_energy import SessionEnergy
+from custom_components.flatpeak.core.sessions import Session, SessionCost, new_session_id
+from custom_components.flatpeak.sessions.book import SessionBook
 from tests.conftest import Emulator
 from tests.helpers import ENERGY, ev_charger_subentry, house_meter_subentry, make_entry, new_device
 from tests.uploads_helpers import Meter, uploads
@@ -101,10 +103,29 @@ async def cycle(hass: HomeAssistant, entry: MockConfigEntry) -> None:
     await hass.async_block_till_done(wait_background_tasks=True)
 
 
-def progress(entry: MockConfigEntry) -> Progress:
-    """The entry's upload progress (sessions and their costs)."""
-    result: Progress = entry.runtime_data.uploads.uploader.progress
+def book(entry: MockConfigEntry) -> SessionBook:
+    """The entry's session book (sessions, their costs and confirmed energy)."""
+    result: SessionBook = entry.runtime_data.sessions.book
     return result
+
+
+def charger_sessions(entry: MockConfigEntry) -> Sequence[Session]:
+    """The sessions of the entry's first charger."""
+    return book(entry).sessions(book(entry).chargers()[0])
+
+
+def cost_of(entry: MockConfigEntry, session_id: str) -> SessionCost:
+    """What the book says a session cost (there must be a figure)."""
+    cost = book(entry).cost(session_id)
+    assert cost is not None
+    return cost
+
+
+def tally_of(entry: MockConfigEntry, session_id: str) -> SessionEnergy:
+    """What Flatpeak confirmed of a session, as the book keeps it."""
+    tally = book(entry).energy(session_id)
+    assert tally is not None
+    return tally
 
 
 async def test_session_across_midnight_priced_by_flatpeak_event_once(
@@ -121,7 +142,7 @@ async def test_session_across_midnight_priced_by_flatpeak_event_once(
     energy = await drive(hass, meter, ["off", "on", "on", "on"])
     state = hass.states.get(SESSION_COST)
     assert state is not None
-    session = progress(entry).sessions[next(iter(progress(entry).sessions))][-1]
+    session = last_session(entry)
     assert state.attributes["session_id"] == session.id
     assert state.attributes["end"] is None
     assert state.attributes["final"] is False
@@ -135,7 +156,7 @@ async def test_session_across_midnight_priced_by_flatpeak_event_once(
     assert await hass.config_entries.async_reload(entry.entry_id)  # restart mid-session
     await hass.async_block_till_done(wait_background_tasks=True)
     energy = await drive(hass, meter, ["on", "on", "on", "off", "off"], energy)
-    session = progress(entry).sessions[next(iter(progress(entry).sessions))][-1]
+    session = last_session(entry)
     assert session.start < datetime(2025, 6, 2, 23, 0, tzinfo=UTC) < (session.end or session.start)
     for _ in range(3):
         await cycle(hass, entry)
@@ -189,13 +210,13 @@ async def test_session_across_dst_restart_between_accepted_and_final(
     entry, _charger_id = await setup_charger(hass, emulator, meter)
     fired = completed_events(hass)
     energy = await drive(hass, meter, ["off", "on", "on", "on", "on", "on", "off", "off"])
-    sessions = next(iter(progress(entry).sessions.values()))
+    sessions = charger_sessions(entry)
     session = sessions[-1]
     assert session.end is not None
     assert session.start < datetime(2025, 10, 26, 1, 0, tzinfo=UTC) < session.end
 
     await cycle(hass, entry)
-    cost = progress(entry).session_costs[session.id]
+    cost = cost_of(entry, session.id)
     if cost.final:  # the timer's cycle had already checked it once: not the case to test
         pytest.skip("session became final before the restart")
     assert cost.checked
@@ -237,7 +258,7 @@ async def test_two_chargers_never_share_a_session_id(
     await hass.async_block_till_done()
     hass.states.async_set("binary_sensor.charging", "on")
     await hass.async_block_till_done()
-    ids = [items[-1].id for items in progress(entry).sessions.values()]
+    ids = [book(entry).sessions(sub)[-1].id for sub in book(entry).chargers()]
     assert len(ids) == 2
     assert len(set(ids)) == 2
 
@@ -305,7 +326,7 @@ async def test_manual_session_actions(
     ended = await call("end_charging_session", device_id=charger.id)
     assert ended["session_id"] == started["session_id"]
     assert ended["end"] is not None
-    session = progress(entry).sessions[next(iter(entry.subentries))][-1]
+    session = book(entry).sessions(next(iter(entry.subentries)))[-1]
     assert session.manual
     assert session.label == "Company car"
     state = hass.states.get(SESSION_COST)
@@ -315,7 +336,7 @@ async def test_manual_session_actions(
     # kept across a restart
     assert await hass.config_entries.async_reload(entry.entry_id)
     await hass.async_block_till_done()
-    session = progress(entry).sessions[next(iter(entry.subentries))][-1]
+    session = book(entry).sessions(next(iter(entry.subentries)))[-1]
     assert (session.id, session.manual, session.label) == (
         started["session_id"],
         True,
@@ -329,7 +350,7 @@ async def test_manual_session_actions(
 
 def last_session(entry: MockConfigEntry) -> Session:
     """The charger's latest session."""
-    return next(iter(progress(entry).sessions.values()))[-1]
+    return charger_sessions(entry)[-1]
 
 
 def session_cost_state(hass: HomeAssistant) -> tuple[str, dict[str, Any]]:
@@ -343,7 +364,7 @@ async def when_due(
     hass: HomeAssistant, entry: MockConfigEntry, freezer: FrozenDateTimeFactory
 ) -> None:
     """Move to the moment the latest session may be asked for again, then run a cycle."""
-    cost = progress(entry).session_costs.get(last_session(entry).id)
+    cost = book(entry).cost(last_session(entry).id)
     if cost is not None and cost.retry_at is not None:
         freezer.move_to(cost.retry_at)
     await cycle(hass, entry)
@@ -369,8 +390,8 @@ async def test_missing_session_report_keeps_the_session_pending_for_days_across_
     assert value == "unknown"
     assert attributes["final"] is False
     assert attributes["status"] == "pending"
-    assert progress(entry).session_energy[session.id].kwh == pytest.approx(6.0, abs=1e-9)
-    cost = progress(entry).session_costs[session.id]
+    assert tally_of(entry, session.id).kwh == pytest.approx(6.0, abs=1e-9)
+    cost = cost_of(entry, session.id)
     assert (cost.final, cost.checked, cost.pending, cost.misses) == (False, False, "no_report", 1)
 
     delays = []
@@ -380,7 +401,7 @@ async def test_missing_session_report_keeps_the_session_pending_for_days_across_
         assert session_requests(emulator) == before
         await when_due(hass, entry, freezer)
         assert session_requests(emulator) == before + 1
-        cost = progress(entry).session_costs[session.id]
+        cost = cost_of(entry, session.id)
         assert cost.misses == misses
         assert cost.retry_at is not None
         delays.append(cost.retry_at - dt_util.utcnow())
@@ -388,12 +409,12 @@ async def test_missing_session_report_keeps_the_session_pending_for_days_across_
     assert not fired
 
     # A restart: the session is still pending and its next question still waits.
-    due = progress(entry).session_costs[session.id].retry_at
+    due = cost_of(entry, session.id).retry_at
     before = session_requests(emulator)
     assert await hass.config_entries.async_reload(entry.entry_id)
     await hass.async_block_till_done(wait_background_tasks=True)
     assert session_requests(emulator) == before
-    cost = progress(entry).session_costs[session.id]
+    cost = cost_of(entry, session.id)
     assert (cost.final, cost.misses, cost.retry_at) == (False, 4, due)
     assert session_cost_state(hass)[1]["status"] == "pending"
 
@@ -401,11 +422,11 @@ async def test_missing_session_report_keeps_the_session_pending_for_days_across_
     # pending while the report is missing; then the report appears.
     freezer.move_to(session.end + timedelta(days=3))
     await cycle(hass, entry)
-    assert progress(entry).session_costs[session.id].misses == 5
+    assert cost_of(entry, session.id).misses == 5
     assert not fired
     emulator.state.faults.clear()
     await when_due(hass, entry, freezer)
-    assert progress(entry).session_costs[session.id].checked
+    assert cost_of(entry, session.id).checked
     assert not fired
     await cycle(hass, entry)
     report = await entry.runtime_data.client.get_session_cost(session.id)
@@ -419,7 +440,7 @@ async def test_missing_session_report_keeps_the_session_pending_for_days_across_
     assert float(value) == pytest.approx(report.total_cost, abs=1e-6)
     assert (attributes["final"], attributes["status"]) == (True, "final")
     await cycle(hass, entry)
-    assert session.id not in progress(entry).session_energy  # not kept once final
+    assert book(entry).energy(session.id) is None  # not kept once final
     assert len(fired) == 1
 
 
@@ -471,18 +492,18 @@ async def test_session_report_that_does_not_account_for_the_energy_stays_pending
     assert not fired
     value, attributes = session_cost_state(hass)
     assert (value, attributes["status"]) == ("unknown", "pending")
-    cost = progress(entry).session_costs[session.id]
+    cost = cost_of(entry, session.id)
     assert (cost.final, cost.pending, cost.cost) == (False, "unpriced", None)
     await when_due(hass, entry, freezer)
-    assert progress(entry).session_costs[session.id].pending == "unpriced"
+    assert cost_of(entry, session.id).pending == "unpriced"
 
     # Only the records of the first upload are in the report: part of the energy.
     stored = max(r.time_created for r in emulator.state.record_objects())
-    due = progress(entry).session_costs[session.id].retry_at
+    due = cost_of(entry, session.id).retry_at
     assert due is not None
     emulator.state.set_report_lag((due - stored).total_seconds() + 1)
     await when_due(hass, entry, freezer)
-    cost = progress(entry).session_costs[session.id]
+    cost = cost_of(entry, session.id)
     assert cost.pending == "energy"
     assert cost.energy_kwh is not None
     assert 0 < cost.energy_kwh < 6.0
@@ -501,10 +522,10 @@ async def test_session_report_that_does_not_account_for_the_energy_stays_pending
     path = f"/costs/session/{session.id}"
     emulator.state.fail_next(path, 200, body={"currency_code": "GBP", "data": [row]})
     await when_due(hass, entry, freezer)
-    assert progress(entry).session_costs[session.id].pending == "unpriced"
+    assert cost_of(entry, session.id).pending == "unpriced"
     emulator.state.fail_next(path, 200, body={"currency_code": "GBP", "data": "none"})
     await when_due(hass, entry, freezer)
-    cost = progress(entry).session_costs[session.id]
+    cost = cost_of(entry, session.id)
     assert (cost.final, cost.pending) == (False, "malformed")
     assert cost.energy_kwh is not None
     assert 0 < cost.energy_kwh < 6.0  # the last figure is kept
@@ -516,7 +537,7 @@ async def test_session_report_that_does_not_account_for_the_energy_stays_pending
         await when_due(hass, entry, freezer)
         await when_due(hass, entry, freezer)
     assert caplog.text.count("is in EUR, not GBP") == 1
-    cost = progress(entry).session_costs[session.id]
+    cost = cost_of(entry, session.id)
     assert (cost.final, cost.pending, cost.currency) == (False, "currency", "GBP")
     assert not fired
 
@@ -581,7 +602,7 @@ async def test_session_energy_sent_again_replaces_what_was_confirmed(
     session = last_session(entry)
     assert session.end is not None
     await cycle(hass, entry)  # the decrease takes 0.5 kWh back from the periods before
-    tally = progress(entry).session_energy[session.id]
+    tally = tally_of(entry, session.id)
     assert tally.kwh == pytest.approx(3.5, abs=1e-9)
 
     result = await hass.services.async_call(
@@ -597,7 +618,7 @@ async def test_session_energy_sent_again_replaces_what_was_confirmed(
     )
     assert isinstance(result, dict)
     assert result["records_sent"] > 0
-    assert progress(entry).session_energy[session.id].kwh == pytest.approx(3.5, abs=1e-9)
+    assert tally_of(entry, session.id).kwh == pytest.approx(3.5, abs=1e-9)
 
     await cycle(hass, entry)
     await cycle(hass, entry)
@@ -652,7 +673,7 @@ async def test_manual_session_survives_reloads_and_its_energy_is_tagged(
     assert await hass.config_entries.async_unload(entry.entry_id)
     assert await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done(wait_background_tasks=True)
-    sessions = next(iter(progress(entry).sessions.values()))
+    sessions = charger_sessions(entry)
     assert [(s.id, s.end) for s in sessions] == [(started["session_id"], None)]
     assert session_cost_state(hass)[1]["status"] == "charging"
     energy += 1.5
@@ -730,10 +751,14 @@ async def test_sessions_kept_by_an_older_version_are_not_final_at_zero(
     await cycle(hass, entry)
     assert not fired
     assert session_cost_state(hass)[1]["status"] == "pending"
-    assert hass_storage[key]["minor_version"] == 2
-    tally = progress(entry).session_energy[session_id]
+    # The sessions moved to the book's own file; the progress file no longer holds them.
+    assert hass_storage[key]["minor_version"] == 3
+    assert not {"sessions", "session_costs", "session_energy"} & set(hass_storage[key]["data"])
+    moved = hass_storage[f"{key}.sessions"]["data"]
+    assert [s["id"] for s in moved["sessions"][sub]] == [session_id]
+    tally = tally_of(entry, session_id)
     assert (tally.known, tally.periods) == (False, {})
-    cost = progress(entry).session_costs[session_id]
+    cost = cost_of(entry, session_id)
     assert (cost.final, cost.pending) == (False, "no_report")
 
     # The session's energy reaches Flatpeak's report (sent by the older version).

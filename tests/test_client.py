@@ -448,7 +448,7 @@ async def test_instant_cost_non_persistent(emulator: Emulator, client: FlatpeakC
 
 
 async def test_prices(emulator: Emulator, client: FlatpeakClient) -> None:
-    """Prices come in constant-rate slots; price_at picks the right one."""
+    """Prices come in constant-rate slots; slot_at picks the one valid at a time."""
     prices = await client.get_prices(
         emulator.location_id,
         T0 + timedelta(days=1),
@@ -457,8 +457,10 @@ async def test_prices(emulator: Emulator, client: FlatpeakClient) -> None:
     )
     assert prices.currency_code == "GBP"
     assert len(prices.slots) > 1
-    assert prices.price_at(T0 + timedelta(hours=2)) is not None
-    assert prices.price_at(T0 - timedelta(days=5)) is None
+    slot = prices.slot_at(T0 + timedelta(hours=2))
+    assert slot is not None
+    assert slot.valid_from <= T0 + timedelta(hours=2) < slot.valid_to
+    assert prices.slot_at(T0 - timedelta(days=5)) is None
 
 
 async def test_tariff_states(emulator: Emulator, client: FlatpeakClient) -> None:

@@ -438,6 +438,7 @@ async def test_removal_right_after_a_session_change_leaves_no_progress(
     await hass.config_entries.async_remove(entry.entry_id)
     await meter.advance(meter.now + timedelta(minutes=2))
     assert f"{DOMAIN}.{entry.entry_id}" not in hass_storage
+    assert f"{DOMAIN}.{entry.entry_id}.sessions" not in hass_storage
 
 
 async def test_sensor_issues_stay_with_their_entry_and_subentry(
@@ -481,20 +482,23 @@ async def test_session_tracking_stops_with_the_entry(
     entry = await make_entry(hass, emulator, subentries=[ev_charger_subentry(charger_id)])
     assert await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done(wait_background_tasks=True)
-    (tracker,) = entry.runtime_data.uploads.trackers.values()
+    book = entry.runtime_data.sessions.book
+    (sub,) = entry.subentries
     meter.set("binary_sensor.charging", "on", {})
     await hass.async_block_till_done()
-    assert len(tracker.sessions) == 1
+    assert len(book.sessions(sub)) == 1
 
     assert await hass.config_entries.async_unload(entry.entry_id)
-    saved = hass_storage[f"{DOMAIN}.{entry.entry_id}"]["data"]
+    files = (f"{DOMAIN}.{entry.entry_id}", f"{DOMAIN}.{entry.entry_id}.sessions")
+    saved = [hass_storage[key]["data"] for key in files]
+    assert [s["end"] for s in saved[1]["sessions"][sub]] == [None]
     meter.set("binary_sensor.charging", "off", {})
     await hass.async_block_till_done()
     meter.set("binary_sensor.charging", "on", {})
     await meter.advance(meter.now + timedelta(minutes=2))
-    assert len(tracker.sessions) == 1
-    assert tracker.sessions[0].end is None
-    assert hass_storage[f"{DOMAIN}.{entry.entry_id}"]["data"] == saved
+    assert len(book.sessions(sub)) == 1
+    assert book.sessions(sub)[0].end is None
+    assert [hass_storage[key]["data"] for key in files] == saved
 
 
 async def test_progress_of_version_1_is_migrated(

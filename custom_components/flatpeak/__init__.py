@@ -23,14 +23,13 @@ from .client import (
     Location,
 )
 from .const import CONF_LOCATION_ID, DOMAIN
-from .costs.coordinator import CostCoordinator, async_remove_costs
+from .costs import CostCoordinator, async_remove_costs
 from .entity import subentry_device_info
 from .issues import async_check_tariff, async_clear_all, async_clear_tariff_problem
-from .prices.coordinator import PriceCoordinator
-from .sessions.costs import SessionCostCoordinator
-from .sessions.tracker import async_load_installation
-from .tariff.gate import TariffGate
-from .uploads.coordinator import UploadCoordinator, async_remove_progress
+from .prices import PriceCoordinator
+from .sessions import SessionBook, SessionCostCoordinator, async_load_installation, book_store
+from .tariff import TariffGate
+from .uploads import UploadCoordinator, async_remove_progress
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 PLATFORMS: list[Platform] = [Platform.EVENT, Platform.SENSOR]
@@ -85,14 +84,16 @@ async def async_setup_entry(hass: HomeAssistant, entry: FlatpeakConfigEntry) -> 
             translation_placeholders={"error": str(err)},
         ) from err
 
-    uploads = UploadCoordinator(hass, entry, client, location)
+    book = SessionBook(hass, entry.entry_id)
+    uploads = UploadCoordinator(hass, entry, client, location, book)
     await async_load_installation(hass)
-    await uploads.async_load()
+    # Sessions an older progress file held move to the book (written before progress is).
+    await book.async_load(await uploads.async_load())
     tariff_gate = TariffGate(hass, entry)
     prices = PriceCoordinator(hass, entry, client, location, tariff_gate)
     costs = CostCoordinator(hass, entry, client, location, tariff_gate)
     sessions = SessionCostCoordinator(
-        hass, entry, client, uploads, tariff_gate, currency=costs.currency
+        hass, entry, client, uploads, book=book, gate=tariff_gate, currency=costs.currency
     )
     entry.runtime_data = FlatpeakRuntimeData(
         client=client,
@@ -126,6 +127,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: FlatpeakConfigEntry) -> 
 async def async_unload_entry(hass: HomeAssistant, entry: FlatpeakConfigEntry) -> bool:
     """Release everything the entry holds."""
     unloaded = await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
+    await entry.runtime_data.sessions.book.async_unload()
     await entry.runtime_data.uploads.async_unload()
     return unloaded
 
@@ -135,6 +137,7 @@ async def async_remove_entry(hass: HomeAssistant, entry: FlatpeakConfigEntry) ->
     async_clear_all(hass, entry)
     async_clear_tariff_problem(hass, entry)
     await async_remove_progress(hass, entry.entry_id)
+    await book_store(hass, entry.entry_id).async_remove()
     await async_remove_costs(hass, entry)
 
 

@@ -48,25 +48,25 @@ from .const import (
     SUBENTRY_EV_CHARGER,
     SUBENTRY_HOUSE_METER,
 )
-from .flows.connect import (
+from .flows import (
     CONF_CONNECT_TOKEN,
     CONNECT_STEP,
+    CredentialsFlow,
+    EvChargerSubentryFlow,
+    HouseMeterSubentryFlow,
+    async_ask_flatpeak,
     async_forget_token,
+    async_reference_id,
+    async_register_device,
     async_remember_token,
     callback_url,
-    tokens_match,
-)
-from .flows.credentials import CredentialsFlow
-from .flows.devices import async_reference_id, async_register_device
-from .flows.forms import (
-    async_ask_flatpeak,
     check_credentials,
     check_house_meter,
     check_secret,
     credentials_schema,
     house_meter_schema,
+    tokens_match,
 )
-from .flows.subentries import EvChargerSubentryFlow, HouseMeterSubentryFlow
 from .sensors_map import async_dashboard_defaults, energy_sensors
 
 _LOGGER = logging.getLogger(__name__)

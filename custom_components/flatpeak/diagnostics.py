@@ -60,5 +60,5 @@ async def async_get_config_entry_diagnostics(
         }
         data["uploads"] = runtime.uploads.diagnostics()
         data["costs"] = runtime.costs.diagnostics()
-        data["session_costs"] = runtime.sessions.diagnostics()
+        data["sessions"] = runtime.sessions.diagnostics()
     return async_redact_data(data, TO_REDACT)

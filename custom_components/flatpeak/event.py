@@ -10,7 +10,7 @@ from homeassistant.core import callback
 
 from .const import SUBENTRY_EV_CHARGER
 from .entity import FlatpeakEntity
-from .sessions.costs import SessionCostCoordinator, completed_data
+from .sessions import SessionCostCoordinator, completed_data
 
 if TYPE_CHECKING:
     from homeassistant.core import HomeAssistant

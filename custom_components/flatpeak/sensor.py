@@ -6,10 +6,10 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from .const import SUBENTRY_EV_CHARGER, SUBENTRY_HOUSE_METER
-from .costs.sensors import cost_entities
-from .prices.sensors import price_entities
-from .sessions.sensors import charger_entities
-from .uploads.sensors import upload_entities
+from .costs import cost_entities
+from .prices import price_entities
+from .sessions import session_entities
+from .uploads import upload_entities
 
 if TYPE_CHECKING:
     from homeassistant.config_entries import ConfigSubentry
@@ -31,18 +31,20 @@ SENSORS: tuple[tuple[frozenset[str], Builder], ...] = (
         lambda entry, subentry: upload_entities(entry.runtime_data.uploads, subentry),
     ),
     (
-        frozenset({SUBENTRY_HOUSE_METER}),
-        lambda entry, subentry: cost_entities(entry.runtime_data.costs, subentry),
+        frozenset({SUBENTRY_EV_CHARGER}),
+        lambda entry, subentry: session_entities(entry.runtime_data.sessions, subentry),
+    ),
+    (
+        frozenset({SUBENTRY_HOUSE_METER, SUBENTRY_EV_CHARGER}),
+        lambda entry, subentry: cost_entities(
+            entry.runtime_data.costs,
+            subentry,
+            updated=subentry.subentry_type == SUBENTRY_HOUSE_METER,
+        ),
     ),
     (
         frozenset({SUBENTRY_HOUSE_METER}),
         lambda entry, subentry: price_entities(entry.runtime_data.prices, subentry),
-    ),
-    (
-        frozenset({SUBENTRY_EV_CHARGER}),
-        lambda entry, subentry: charger_entities(
-            entry.runtime_data.costs, entry.runtime_data.sessions, subentry
-        ),
     ),
 )
 

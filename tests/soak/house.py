@@ -827,10 +827,10 @@ async def test_soak(
     logging.getLogger().removeHandler(tracebacks)
 
     assert soak.entry is not None
-    progress = soak.entry.runtime_data.uploads.uploader.progress
-    sessions = [s for items in progress.sessions.values() for s in items]
-    session_costs = [c for s in sessions if (c := progress.session_costs.get(s.id)) is not None]
-    final = {sid for sid, cost in progress.session_costs.items() if cost.final}
+    book = soak.entry.runtime_data.sessions.book
+    sessions = [s for sub in book.chargers() for s in book.sessions(sub)]
+    session_costs = [c for s in sessions if (c := book.cost(s.id)) is not None]
+    final = {c_id for s in sessions if (c := book.cost(c_id := s.id)) is not None and c.final}
     pending = [s.end.isoformat() for s in sessions if s.end is not None and s.id not in final]
     registers = energy.registers
     summary = {

@@ -18,7 +18,7 @@ from homeassistant.util import dt as dt_util
 
 from ..client import CostRow, FlatpeakError, FlatpeakTariffError, TariffDirection
 from ..const import DOMAIN
-from ..tariff.gate import tariff_problem
+from ..tariff import tariff_problem
 
 if TYPE_CHECKING:
     from .. import FlatpeakConfigEntry

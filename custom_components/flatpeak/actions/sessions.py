@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from homeassistant.core import ServiceCall, ServiceResponse
 from homeassistant.exceptions import ServiceValidationError
@@ -12,11 +12,8 @@ from homeassistant.util import dt as dt_util
 from ..compat import vol
 from ..const import CONF_DEVICE_ID, DOMAIN, SUBENTRY_EV_CHARGER
 from ..core.sessions import Session
-from ..sessions.tracker import SessionTracker
+from ..sessions import SessionTracker
 from .helpers import ensure_loaded, invalid, shown
-
-if TYPE_CHECKING:
-    from .. import FlatpeakConfigEntry
 
 ATTR_DEVICE = "device_id"
 ATTR_LABEL = "label"
@@ -32,8 +29,8 @@ START_SCHEMA = vol.Schema(
 END_SCHEMA = vol.Schema({vol.Required(ATTR_DEVICE): cv.string})
 
 
-def _charger(call: ServiceCall) -> tuple[FlatpeakConfigEntry, str, SessionTracker]:
-    """The loaded entry, subentry id and session tracker of the chosen EV charger."""
+def _charger(call: ServiceCall) -> SessionTracker:
+    """The session tracker of the chosen EV charger (of a loaded entry)."""
     device_id = call.data[ATTR_DEVICE]
     device = dr.async_get(call.hass).async_get(device_id)
     flatpeak_ids = (
@@ -46,9 +43,10 @@ def _charger(call: ServiceCall) -> tuple[FlatpeakConfigEntry, str, SessionTracke
                 or subentry.data.get(CONF_DEVICE_ID) not in flatpeak_ids
             ):
                 continue
-            loaded = ensure_loaded(entry)
-            tracker = loaded.runtime_data.uploads.trackers[subentry.subentry_id]
-            return loaded, subentry.subentry_id, tracker
+            tracker = ensure_loaded(entry).runtime_data.sessions.tracker(subentry.subentry_id)
+            if tracker is None:  # a charger added since the entry loaded: it reloads
+                break
+            return tracker
     name = (device.name_by_user or device.name or device_id) if device else device_id
     raise invalid("not_a_charger", device=shown(name))
 
@@ -68,23 +66,22 @@ async def async_start_session(call: ServiceCall) -> ServiceResponse:
     label: str | None = call.data.get(ATTR_LABEL)
     if label is not None and len(label) > MAX_LABEL_CHARS:
         raise invalid("label_too_long", field=ATTR_LABEL, limit=MAX_LABEL_CHARS)
-    entry, _subentry_id, tracker = _charger(call)
-    session = tracker.async_start_manual(dt_util.utcnow(), label)
-    if session is None:
+    tracker = _charger(call)
+    if (already := tracker.open_session) is not None:
         raise ServiceValidationError(
             translation_domain=DOMAIN,
             translation_key="already_charging",
-            translation_placeholders={"session_id": tracker.sessions[-1].id},
+            translation_placeholders={"session_id": already.id},
         )
-    entry.runtime_data.sessions.async_update_listeners()
+    session = tracker.async_start_manual(dt_util.utcnow(), label)
+    assert session is not None  # none was open
     return _answer(session)
 
 
 async def async_end_session(call: ServiceCall) -> ServiceResponse:
     """Close the charger's open session now."""
-    entry, _subentry_id, tracker = _charger(call)
+    tracker = _charger(call)
     session = tracker.async_end_manual(dt_util.utcnow())
     if session is None:
         raise ServiceValidationError(translation_domain=DOMAIN, translation_key="not_charging")
-    entry.runtime_data.sessions.async_update_listeners()
     return _answer(session)

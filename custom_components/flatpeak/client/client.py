@@ -155,10 +155,6 @@ class FlatpeakClient:
         self.live_mode = token.live_mode
         return token
 
-    def invalidate_token(self) -> None:
-        """Forget the cached token so the next call logs in again."""
-        self._token = None
-
     async def _bearer(self, *, renew: bool = False) -> str:
         async with self._token_lock:
             if renew or self._token is None or time.monotonic() >= self._token_renew_at:

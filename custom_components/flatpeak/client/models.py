@@ -622,10 +622,6 @@ class Prices:
                 return slot
         return None
 
-    def price_at(self, when: datetime) -> float | None:
-        """The price valid at ``when``, or ``None`` outside the slots."""
-        return slot.price if (slot := self.slot_at(when)) else None
-
 
 @dataclass(frozen=True, slots=True)
 class ConnectToken:

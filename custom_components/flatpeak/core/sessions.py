@@ -1,7 +1,7 @@
-"""A charging session and the rules of which records belong to it: plain data.
+"""A charging session, what Flatpeak said it cost, and which records belong to it: plain data.
 
-The session tracker (``sessions/tracker.py``) opens and closes them from Home Assistant's
-states; the uploader tags each period with the session that has most of it.
+The session tracker opens and closes sessions from Home Assistant's states and the session
+book keeps them; the uploader tags each period with the session that has most of it.
 """
 
 from __future__ import annotations
@@ -66,3 +66,58 @@ def session_for(sessions: list[Session], start: datetime, end: datetime) -> str 
         if overlap > 0 and (best is None or overlap > best[0]):
             best = (overlap, session.id)
     return best[1] if best else None
+
+
+@dataclass(slots=True)
+class SessionCost:
+    """What Flatpeak last said a charging session cost, and how far it is settled.
+
+    ``cost``/``energy_kwh``/``currency``: the last report that could be read as a figure
+    (None before any); ``checked``: the last fetch was made with every interval of the ended
+    session at Flatpeak, and its report accounted for the session's confirmed energy;
+    ``final``: two such fetches agreed; ``notified``: its ``session_completed`` event fired.
+    ``pending``: why the last report was not complete (``no_report``, ``unpriced``,
+    ``energy``, ``currency``, ``malformed``), None when it was; ``misses`` such reports in a
+    row of the ended session, and ``retry_at`` when to ask again.
+    """
+
+    cost: float | None
+    energy_kwh: float | None
+    currency: str
+    checked: bool = False
+    final: bool = False
+    notified: bool = False
+    pending: str | None = None
+    misses: int = 0
+    retry_at: datetime | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """For the Store."""
+        return {
+            "cost": self.cost,
+            "energy_kwh": self.energy_kwh,
+            "currency": self.currency,
+            "checked": self.checked,
+            "final": self.final,
+            "notified": self.notified,
+            "pending": self.pending,
+            "misses": self.misses,
+            "retry_at": self.retry_at.isoformat() if self.retry_at else None,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> SessionCost:
+        """From the Store."""
+        retry_at = data.get("retry_at")
+        cost, energy = data.get("cost"), data.get("energy_kwh")
+        return cls(
+            cost=None if cost is None else float(cost),
+            energy_kwh=None if energy is None else float(energy),
+            currency=str(data["currency"]),
+            checked=bool(data.get("checked", False)),
+            final=bool(data.get("final", False)),
+            notified=bool(data.get("notified", False)),
+            pending=data.get("pending"),
+            misses=int(data.get("misses", 0)),
+            retry_at=datetime.fromisoformat(retry_at) if retry_at else None,
+        )

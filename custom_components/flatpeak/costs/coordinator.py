@@ -5,6 +5,8 @@ After each upload cycle that sent energy, each cost statistic re-imports a hot w
 last 48 hours, stretched back to the last hour written after downtime); once a day, and at
 start-up, the last 30 days, so Flatpeak's corrections (re-settled prices) reach past hours.
 Each priced stream costs one ``POST /costs/interval/{device id}`` per refresh (per 31 days).
+Over 400 lines: the schedule (after uploads, midnight, daily, retry) and the hours it writes
+share one state, and the rules of which hours may be written live in ``core/cost_hours.py``.
 """
 
 from __future__ import annotations
@@ -46,8 +48,8 @@ if TYPE_CHECKING:
     from homeassistant.config_entries import ConfigEntry
 
     from .. import FlatpeakConfigEntry
-    from ..tariff.gate import TariffGate
-    from ..uploads.coordinator import UploadCoordinator
+    from ..tariff import TariffGate
+    from ..uploads import UploadCoordinator
 
 _LOGGER = logging.getLogger(__name__)
 

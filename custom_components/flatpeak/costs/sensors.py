@@ -1,4 +1,4 @@
-"""Cost sensors of the house meter: today's and this month's cost and value, from Flatpeak.
+"""Cost sensors: the house meter's and each charger's cost (and value) today and this month.
 
 Each equals the sum of the same hours in the entry's cost statistics (the Energy dashboard's
 figures), so the sensors and the dashboard never disagree.
@@ -52,19 +52,28 @@ COST_SENSORS: tuple[CostSensorDescription, ...] = tuple(
         ("solar_value_today", "solar_value", "day"),
         ("cost_this_month", "grid_import_cost", "month"),
         ("export_value_this_month", "grid_export_value", "month"),
+        ("charging_cost_today", "charging_cost", "day"),
+        ("charging_cost_this_month", "charging_cost", "month"),
     )
 )
 
 
-def cost_entities(coordinator: CostCoordinator, subentry: ConfigSubentry) -> list[Entity]:
-    """The cost sensors of a house meter, for the statistics it has, and Costs updated."""
-    kinds = {s.kind: s.statistic_id for s in coordinator.statistics}
+def cost_entities(
+    coordinator: CostCoordinator, subentry: ConfigSubentry, *, updated: bool
+) -> list[Entity]:
+    """The cost sensors of the device's statistics; ``updated``: also Costs updated."""
+    kinds = {
+        s.kind: s.statistic_id
+        for s in coordinator.statistics
+        if s.subentry_id == subentry.subentry_id
+    }
     entities: list[Entity] = [
         FlatpeakCostSensor(coordinator, subentry, description, kinds[description.statistic])
         for description in COST_SENSORS
         if description.statistic in kinds
     ]
-    entities.append(FlatpeakCostsUpdatedSensor(coordinator, subentry))
+    if updated:
+        entities.append(FlatpeakCostsUpdatedSensor(coordinator, subentry))
     return entities
 
 

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from homeassistant.config_entries import ConfigEntry
 
     from .. import FlatpeakConfigEntry
-    from ..tariff.gate import TariffGate
+    from ..tariff import TariffGate
 
 _LOGGER = logging.getLogger(__name__)
 

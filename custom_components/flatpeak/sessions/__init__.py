@@ -1,0 +1,16 @@
+"""EV charging sessions: recognised, kept in the session book, priced by Flatpeak."""
+
+from .book import SessionBook, book_store
+from .costs import SessionCostCoordinator, completed_data
+from .sensors import session_entities
+from .tracker import SessionTracker, async_load_installation
+
+__all__ = [
+    "SessionBook",
+    "SessionCostCoordinator",
+    "SessionTracker",
+    "async_load_installation",
+    "book_store",
+    "completed_data",
+    "session_entities",
+]

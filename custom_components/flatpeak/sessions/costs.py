@@ -23,8 +23,7 @@ from datetime import datetime, timedelta
 import logging
 from typing import TYPE_CHECKING, Any
 
-from homeassistant.core import Event, EventStateChangedData, HomeAssistant, callback
-from homeassistant.helpers.event import async_track_state_change_event
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
 from homeassistant.util import dt as dt_util
 
@@ -35,7 +34,13 @@ from ..client import (
     FlatpeakResponseFormatError,
     FlatpeakTariffError,
 )
-from ..const import CONF_DEVICE_ID, CONF_SUBMISSION_MODE, DOMAIN, SUBMISSION_CUMULATIVE
+from ..const import (
+    CONF_DEVICE_ID,
+    CONF_SUBMISSION_MODE,
+    DOMAIN,
+    SUBENTRY_EV_CHARGER,
+    SUBMISSION_CUMULATIVE,
+)
 from ..core.planner import FIVE_MINUTES, floor_time
 from ..core.retry import Backoff, RetryPolicy
 from ..core.session_energy import (
@@ -47,17 +52,17 @@ from ..core.session_energy import (
     read_report,
     read_span_report,
 )
-from ..core.sessions import Session
+from ..core.sessions import Session, SessionCost
 from ..core.streams import CHARGER_STREAM, stream_key
-from ..uploads.progress import Progress, SessionCost
+from .book import SessionBook
 from .tracker import SessionTracker
 
 if TYPE_CHECKING:
     from homeassistant.config_entries import ConfigEntry
 
     from .. import FlatpeakConfigEntry
-    from ..tariff.gate import TariffGate
-    from ..uploads.coordinator import UploadCoordinator
+    from ..tariff import TariffGate
+    from ..uploads import StreamPosition, UploadCoordinator
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -123,22 +128,18 @@ def nearest_period(moment: datetime) -> datetime:
     return floor_time(moment + FIVE_MINUTES / 2, FIVE_MINUTES)
 
 
-def all_at_flatpeak(progress: Progress, stream_key: str, session: Session) -> bool:
-    """Every interval of an ended session is at Flatpeak: the cursor is past its end and
-    none of its intervals waits for a retry."""
-    if session.end is None:
-        return False
-    state = progress.streams.get(stream_key)
-    if state is None or state.cursor < session.end:
+def all_at_flatpeak(position: StreamPosition | None, session: Session) -> bool:
+    """Every interval of an ended session is at Flatpeak: the stream's cursor is past its
+    end and none of its intervals waits for a retry."""
+    if session.end is None or position is None or position.cursor < session.end:
         return False
     first = floor_time(session.start, FIVE_MINUTES)
-    return not any(
-        r.stream == stream_key and first <= r.start < session.end for r in progress.retry
-    )
+    return not any(first <= start < session.end for start in position.retrying)
 
 
 class SessionCostCoordinator(DataUpdateCoordinator[None]):
-    """Prices one entry's charging sessions after upload cycles; entities read from it."""
+    """Follows one entry's chargers (their trackers) and prices their sessions after upload
+    cycles; the session book keeps both, and entities and actions read through here."""
 
     config_entry: FlatpeakConfigEntry
 
@@ -148,8 +149,9 @@ class SessionCostCoordinator(DataUpdateCoordinator[None]):
         entry: ConfigEntry,
         client: FlatpeakClient,
         uploads: UploadCoordinator,
-        gate: TariffGate,
         *,
+        book: SessionBook,
+        gate: TariffGate,
         currency: str,
     ) -> None:
         """Refreshed after each upload cycle, not on a timer of its own."""
@@ -158,22 +160,28 @@ class SessionCostCoordinator(DataUpdateCoordinator[None]):
         )
         self.client = client
         self.uploads = uploads
+        self.book = book
         self.gate = gate
         self.currency = currency
         # per charger stream: (cursor, retry items) at its last refresh
         self._seen: dict[str, tuple[datetime | None, int]] = {}
         self._retry = Backoff(SESSION_RETRY)
+        self._trackers: dict[str, SessionTracker] = {}
 
     @callback
     def async_setup(self) -> None:
-        """Follow the upload cycle, and show a session as soon as it opens or closes."""
+        """Follow each charger's sessions (before the first upload cycle tags periods with
+        them) and the upload cycle."""
         entry = self.config_entry
-        entry.async_on_unload(self.uploads.async_add_listener(self._uploaded))
-        entities = [t.entity_id for t in self.uploads.trackers.values() if t.entity_id]
-        if entities:
-            entry.async_on_unload(
-                async_track_state_change_event(self.hass, entities, self._session_changed)
+        for subentry in entry.subentries.values():
+            if subentry.subentry_type != SUBENTRY_EV_CHARGER:
+                continue
+            tracker = SessionTracker(
+                self.hass, subentry.subentry_id, subentry.data, self.book, self._session_changed
             )
+            self._trackers[subentry.subentry_id] = tracker
+            entry.async_on_unload(tracker.async_start())
+        entry.async_on_unload(self.uploads.async_add_listener(self._uploaded))
 
     @callback
     def _uploaded(self) -> None:
@@ -182,13 +190,9 @@ class SessionCostCoordinator(DataUpdateCoordinator[None]):
         )
 
     @callback
-    def _session_changed(self, _event: Event[EventStateChangedData]) -> None:
-        # The tracker subscribed first, so it has already opened or closed the session.
+    def _session_changed(self) -> None:
+        """A session opened or closed: shown at once."""
         self.async_update_listeners()
-
-    @property
-    def _progress(self) -> Progress:
-        return self.uploads.uploader.progress
 
     def status(self, session: Session, cost: SessionCost | None) -> str:
         """What the session cost sensor says of a session (see :func:`session_status`)."""
@@ -196,34 +200,26 @@ class SessionCostCoordinator(DataUpdateCoordinator[None]):
 
     def tracker(self, subentry_id: str) -> SessionTracker | None:
         """The charger's session tracker."""
-        return self.uploads.trackers.get(subentry_id)
+        return self._trackers.get(subentry_id)
 
     def latest(self, subentry_id: str) -> ChargerSession | None:
         """The charger's open session, or else its last one."""
-        tracker = self.tracker(subentry_id)
-        if tracker is None or not tracker.sessions:
+        if (session := self.book.latest(subentry_id)) is None:
             return None
-        session = tracker.sessions[-1]
-        return ChargerSession(session, self._progress.session_costs.get(session.id))
+        return ChargerSession(session, self.book.cost(session.id))
 
     def to_notify(self, subentry_id: str) -> list[ChargerSession]:
         """Final sessions whose ``session_completed`` event has not fired, oldest first."""
-        tracker = self.tracker(subentry_id)
-        if tracker is None:
-            return []
-        costs = self._progress.session_costs
         return [
             ChargerSession(s, cost)
-            for s in tracker.sessions
-            if (cost := costs.get(s.id)) is not None and cost.final and not cost.notified
+            for s in self.book.sessions(subentry_id)
+            if (cost := self.book.cost(s.id)) is not None and cost.final and not cost.notified
         ]
 
     @callback
     def async_notified(self, session_id: str) -> None:
-        """The event of a session fired: remember it with the sessions (saved at once)."""
-        if (cost := self._progress.session_costs.get(session_id)) is not None:
-            cost.notified = True
-        self.uploads.async_save_now()
+        """The event of a session fires: remember it in the book (written at once)."""
+        self.book.async_notified(session_id)
 
     async def _async_update_data(self) -> None:
         """Fetch the sessions that can tell something new (see the module)."""
@@ -236,25 +232,23 @@ class SessionCostCoordinator(DataUpdateCoordinator[None]):
             )
         if not self.gate.allowed(now):
             return
-        progress = self._progress
-        changed: set[str] = set()
+        status = self.uploads.data
+        changed = False
         try:
-            for subentry_id, tracker in self.uploads.trackers.items():
-                subentry = self.config_entry.subentries.get(subentry_id)
-                if subentry is None:
-                    continue
+            for subentry_id in self._trackers:
+                subentry = self.config_entry.subentries[subentry_id]
                 key = stream_key(subentry.data[CONF_DEVICE_ID], CHARGER_STREAM)
-                state = progress.streams.get(key)
+                position = status.streams.get(key) if status else None
                 marker = (
-                    state.cursor if state else None,
-                    sum(1 for r in progress.retry if r.stream == key),
+                    position.cursor if position else None,
+                    len(position.retrying) if position else 0,
                 )
                 moved = self._seen.get(key) != marker
-                for session in tracker.sessions:
+                for session in list(self.book.sessions(subentry_id)):
                     if await self._async_price(
-                        progress, subentry.data, key, session, moved=moved, now=now
+                        position, subentry.data, key, session, moved=moved, now=now
                     ):
-                        changed.add(subentry_id)
+                        changed = True
                 self._seen[key] = marker
         except FlatpeakTariffError as err:
             self.gate.failed(err, now)
@@ -270,17 +264,15 @@ class SessionCostCoordinator(DataUpdateCoordinator[None]):
             self._retry.failed(now, err)
             raise
         finally:
-            self._prune(progress)
-            for subentry_id in changed:
-                if (changed_tracker := self.tracker(subentry_id)) is not None:
-                    changed_tracker.async_changed()
+            if changed:
+                self.book.async_changed()
         self._retry.succeeded()
         if changed:
             self.gate.succeeded()
 
     async def _async_price(
         self,
-        progress: Progress,
+        position: StreamPosition | None,
         charger: Mapping[str, Any],
         key: str,
         session: Session,
@@ -289,12 +281,12 @@ class SessionCostCoordinator(DataUpdateCoordinator[None]):
         now: datetime,
     ) -> bool:
         """Fetch one session's cost if that can tell something new; whether it did."""
-        cost = progress.session_costs.get(session.id)
+        cost = self.book.cost(session.id)
         if cost is not None and cost.final:
             return False
-        settled = all_at_flatpeak(progress, key, session)
+        settled = all_at_flatpeak(position, session)
         cumulative = charger.get(CONF_SUBMISSION_MODE) == SUBMISSION_CUMULATIVE
-        tally = progress.session_energy.get(session.id)
+        tally = self.book.energy(session.id)
         if cumulative:
             # Register readings carry no session id: the session is the device's energy
             # over the periods it has most of (as an interval charger's records are tagged),
@@ -303,8 +295,8 @@ class SessionCostCoordinator(DataUpdateCoordinator[None]):
             confirmed = self.uploads.confirmed_periods(key)
             start, end = nearest_period(session.start), nearest_period(session.end or now)
         elif settled and has_no_energy(tally):
-            progress.session_costs[session.id] = SessionCost(
-                0.0, 0.0, self.currency, checked=True, final=True
+            self.book.set_cost(
+                session.id, SessionCost(0.0, 0.0, self.currency, checked=True, final=True)
             )
             return True
         if session.end is not None and now - session.end > ASK_FOR:
@@ -333,7 +325,7 @@ class SessionCostCoordinator(DataUpdateCoordinator[None]):
         except FlatpeakResponseFormatError as err:  # e.g. an amount that is not a number
             _LOGGER.debug("Unreadable cost report of charging session %s: %s", session.id, err)
             read = SessionReport(None, None, self.currency, MALFORMED)
-        progress.session_costs[session.id] = self._next_cost(session, cost, read, settled, now)
+        self.book.set_cost(session.id, self._next_cost(session, cost, read, settled, now))
         return True
 
     def _next_cost(
@@ -385,32 +377,6 @@ class SessionCostCoordinator(DataUpdateCoordinator[None]):
             retry_at=now + pending_delay(misses) if misses else None,
         )
 
-    def _prune(self, progress: Progress) -> None:
-        """Costs are kept as long as their sessions are."""
-        known = {s.id for t in self.uploads.trackers.values() for s in t.sessions}
-        for session_id in [sid for sid in progress.session_costs if sid not in known]:
-            del progress.session_costs[session_id]
-
     def diagnostics(self) -> dict[str, Any]:
-        """The last few sessions' costs, for the diagnostics download."""
-        costs = self._progress.session_costs
-        tallies = self._progress.session_energy
-        return {
-            sub: [
-                {
-                    "session": s.id,
-                    **(costs[s.id].as_dict() if s.id in costs else {}),
-                    **(
-                        {
-                            "confirmed_kwh": round(tally.kwh, 6),
-                            "confirmed_records": len(tally.periods),
-                            "confirmed_known": tally.known,
-                        }
-                        if (tally := tallies.get(s.id)) is not None
-                        else {}
-                    ),
-                }
-                for s in tracker.sessions[-5:]
-            ]
-            for sub, tracker in self.uploads.trackers.items()
-        }
+        """The last few sessions with their costs, for the diagnostics download."""
+        return self.book.diagnostics(self._trackers)

@@ -1,4 +1,4 @@
-"""Sensors of an EV charger's costs: the session cost, and charging cost today / this month."""
+"""The session cost sensor of an EV charger."""
 
 from __future__ import annotations
 
@@ -13,40 +13,16 @@ from homeassistant.components.sensor import (
 )
 from homeassistant.config_entries import ConfigSubentry
 
-from ..costs.coordinator import CostCoordinator
-from ..costs.sensors import CostSensorDescription, FlatpeakCostSensor
 from ..entity import FlatpeakEntity
 from .costs import SessionCostCoordinator
 
 if TYPE_CHECKING:
     from homeassistant.helpers.entity import Entity
 
-CHARGING_COST_SENSORS: tuple[CostSensorDescription, ...] = tuple(
-    CostSensorDescription(
-        key=key,
-        translation_key=key,
-        statistic="charging_cost",
-        period=period,
-        device_class=SensorDeviceClass.MONETARY,
-        state_class=SensorStateClass.TOTAL,
-        suggested_display_precision=2,
-    )
-    for key, period in (("charging_cost_today", "day"), ("charging_cost_this_month", "month"))
-)
 
-
-def charger_entities(
-    costs: CostCoordinator, sessions: SessionCostCoordinator, subentry: ConfigSubentry
-) -> list[Entity]:
-    """The session cost, and the charging cost totals when the charger has the statistic."""
-    entities: list[Entity] = [FlatpeakSessionCostSensor(sessions, subentry)]
-    for statistic in costs.statistics:
-        if statistic.subentry_id == subentry.subentry_id and statistic.kind == "charging_cost":
-            entities += [
-                FlatpeakCostSensor(costs, subentry, description, statistic.statistic_id)
-                for description in CHARGING_COST_SENSORS
-            ]
-    return entities
+def session_entities(sessions: SessionCostCoordinator, subentry: ConfigSubentry) -> list[Entity]:
+    """A charger's session cost."""
+    return [FlatpeakSessionCostSensor(sessions, subentry)]
 
 
 class FlatpeakSessionCostSensor(FlatpeakEntity[SessionCostCoordinator], SensorEntity):

@@ -1,7 +1,7 @@
 """EV charging sessions: recognised live from an entity's state or a power threshold.
 
-Sessions are kept with the upload progress, so one that is open when Home Assistant stops is
-still open (or closed at the right moment) after it starts again. A session opened by the
+Sessions are kept in the entry's session book, so one that is open when Home Assistant stops
+is still open (or closed at the right moment) after it starts again. A session opened by the
 ``start_charging_session`` action is closed only by ``end_charging_session``: while it is
 open, the entity neither closes it nor opens another, also across reloads and restarts.
 """
@@ -21,6 +21,7 @@ from homeassistant.util.hass_dict import HassKey
 from homeassistant.util.unit_conversion import PowerConverter
 
 from ..const import (
+    CONF_DEVICE_ID,
     CONF_POWER_SENSOR,
     CONF_POWER_THRESHOLD,
     CONF_SESSION_ENTITY,
@@ -32,6 +33,7 @@ from ..const import (
     SESSION_MODE_POWER,
 )
 from ..core.sessions import Session, new_session_id
+from .book import SessionBook
 
 # HA's instance id, read once (it needs I/O) before any tracker opens a session: it goes into
 # every new session id, so a reinstall never reuses one.
@@ -63,24 +65,22 @@ def is_charging(state: State | None, config: Mapping[str, Any]) -> bool | None:
 
 
 class SessionTracker:
-    """Follows one charger's session entity and keeps its sessions."""
-
-    # Closed sessions older than this are dropped from the Store.
-    KEEP = 200
+    """Follows one charger's session entity and opens and closes its sessions in the book."""
 
     def __init__(
         self,
         hass: HomeAssistant,
-        device_id: str,
+        subentry_id: str,
         config: Mapping[str, Any],
-        sessions: list[Session],
+        book: SessionBook,
         on_change: Callable[[], None],
     ) -> None:
-        """Resume from stored sessions."""
+        """Resume from the book; ``on_change`` runs after a session opened or closed."""
         self._hass = hass
-        self._device_id = device_id
+        self._subentry_id = subentry_id
+        self._device_id = str(config[CONF_DEVICE_ID])
         self._config = dict(config)
-        self.sessions = sessions
+        self._book = book
         self._on_change = on_change
         key = (
             CONF_POWER_SENSOR
@@ -92,7 +92,7 @@ class SessionTracker:
     @property
     def open_session(self) -> Session | None:
         """The session in progress, if any."""
-        return self.sessions[-1] if self.sessions and self.sessions[-1].end is None else None
+        return self._book.open_session(self._subentry_id)
 
     @callback
     def async_start(self) -> Callable[[], None]:
@@ -115,21 +115,14 @@ class SessionTracker:
         """Open a session by hand; None when one is open already."""
         if self.open_session is not None:
             return None
-        self._apply(True, when, manual=True, label=label)
-        return self.sessions[-1]
+        return self._apply(True, when, manual=True, label=label)
 
     @callback
     def async_end_manual(self, when: datetime) -> Session | None:
         """Close the open session by hand; None when none is open."""
-        if (session := self.open_session) is None:
+        if self.open_session is None:
             return None
-        self._apply(False, when)
-        return session
-
-    @callback
-    def async_changed(self) -> None:
-        """Something kept with the sessions changed: have it saved."""
-        self._on_change()
+        return self._apply(False, when)
 
     def _apply(
         self,
@@ -138,17 +131,23 @@ class SessionTracker:
         *,
         manual: bool = False,
         label: str | None = None,
-    ) -> None:
-        """Open or close a session; ``manual`` and ``label`` for one opened by the action."""
+    ) -> Session | None:
+        """Open or close a session; ``manual`` and ``label`` for one opened by the action.
+        The session opened or closed, None when nothing changed."""
         when = when or dt_util.utcnow()
         current = self.open_session
         if charging and current is None:
             installation = self._hass.data.get(INSTALLATION, "")
-            session_id = new_session_id(installation, self._device_id, when)
-            self.sessions.append(Session(session_id, when, manual=manual, label=label))
+            session = Session(
+                new_session_id(installation, self._device_id, when),
+                when,
+                manual=manual,
+                label=label,
+            )
+            self._book.async_open(self._subentry_id, session)
         elif charging is False and current is not None:
-            current.end = max(when, current.start)
+            session = self._book.async_close(self._subentry_id, when) or current
         else:
-            return
-        del self.sessions[: -self.KEEP]
+            return None
         self._on_change()
+        return session

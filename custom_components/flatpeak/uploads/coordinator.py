@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-import functools
 import logging
 from typing import TYPE_CHECKING, Any
 
-from homeassistant.core import HomeAssistant, callback
+from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ConfigEntryAuthFailed
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
 from homeassistant.util import dt as dt_util
@@ -26,15 +25,13 @@ from ..const import (
     DEFAULT_HISTORY_DAYS,
     DEFAULT_UPLOAD_INTERVAL_MIN,
     DOMAIN,
-    SUBENTRY_EV_CHARGER,
 )
 from ..core.planner import FIVE_MINUTES, floor_time, periods_between
 from ..core.retry import Backoff, RetryPolicy, error_text
 from ..core.streams import Stream, entry_streams
 from ..issues import async_check_sensors, async_check_tariff
-from ..sessions.tracker import SessionTracker
 from .progress import Progress, ProgressStore
-from .uploader import Uploader
+from .uploader import ChargerSessions, Uploader
 
 if TYPE_CHECKING:
     from homeassistant.config_entries import ConfigEntry
@@ -49,8 +46,17 @@ UPLOAD_RETRY = RetryPolicy(base=timedelta(minutes=1), cap=timedelta(hours=1))
 
 
 async def async_remove_progress(hass: HomeAssistant, entry_id: str) -> None:
-    """Forget an entry's upload progress and sessions (the entry is being removed)."""
+    """Forget an entry's upload progress (the entry is being removed)."""
     await ProgressStore(hass, entry_id).async_remove()
+
+
+@dataclass(frozen=True, slots=True)
+class StreamPosition:
+    """Where a stream stands at Flatpeak: everything before ``cursor`` was sent, except the
+    periods (starts) in ``retrying``, refused and waiting to be sent again."""
+
+    cursor: datetime
+    retrying: tuple[datetime, ...] = ()
 
 
 @dataclass(slots=True)
@@ -64,10 +70,11 @@ class DeviceStatus:
 
 @dataclass(slots=True)
 class UploadStatus:
-    """State after the latest cycle (the coordinator's ``data``), by subentry id;
-    ``confirmed``: records it got through."""
+    """State after the latest cycle (the coordinator's ``data``): ``devices`` by subentry
+    id, ``streams`` by stream key; ``confirmed``: records it got through."""
 
     devices: dict[str, DeviceStatus] = field(default_factory=dict)
+    streams: dict[str, StreamPosition] = field(default_factory=dict)
     confirmed: int = 0
 
 
@@ -83,9 +90,15 @@ class UploadCoordinator(DataUpdateCoordinator[UploadStatus]):
     config_entry: FlatpeakConfigEntry
 
     def __init__(
-        self, hass: HomeAssistant, entry: ConfigEntry, client: FlatpeakClient, location: Location
+        self,
+        hass: HomeAssistant,
+        entry: ConfigEntry,
+        client: FlatpeakClient,
+        location: Location,
+        sessions: ChargerSessions,
     ) -> None:
-        """Create the coordinator; :meth:`async_load` must run before the first cycle."""
+        """Create the coordinator; :meth:`async_load` must run before the first cycle.
+        ``sessions``: the chargers' sessions (the session book), written before progress."""
         self._interval = timedelta(
             minutes=entry.options.get(CONF_UPLOAD_INTERVAL, DEFAULT_UPLOAD_INTERVAL_MIN)
         )
@@ -103,15 +116,14 @@ class UploadCoordinator(DataUpdateCoordinator[UploadStatus]):
         self._store = ProgressStore(hass, entry.entry_id)
         self._status = UploadStatus()
         self._backoff = Backoff(UPLOAD_RETRY)
-        self._closed = False
-        self.trackers: dict[str, SessionTracker] = {}
+        self._sessions = sessions
         self.uploader = Uploader(
             hass,
             entry,
             client,
             self.location_id,
             history=timedelta(days=entry.options.get(CONF_HISTORY_DAYS, DEFAULT_HISTORY_DAYS)),
-            trackers=self.trackers,
+            sessions=sessions,
             save=self._async_save,
         )
 
@@ -120,44 +132,24 @@ class UploadCoordinator(DataUpdateCoordinator[UploadStatus]):
         return self.uploader.progress
 
     async def _async_save(self) -> None:
+        # The sessions' tallies first: a crash in between sends the periods again, and a
+        # tally of a period confirmed again is replaced, never counted twice.
+        await self._sessions.async_save()
         await self._store.async_save(self._progress.as_dict())
 
     # -- durable progress -------------------------------------------------------------
 
-    async def async_load(self) -> None:
-        """Read progress and sessions; start session tracking for the entry's lifetime."""
-        self.uploader.progress = await self._store.async_load_progress()
+    async def async_load(self) -> dict[str, Any] | None:
+        """Read progress; returns what an older file held of the charging sessions (for the
+        session book to adopt), None when it held none."""
+        loaded = await self._store.async_load_progress()
+        self.uploader.progress = loaded.progress
         for sub, when in self._progress.last_success.items():
             self._device(sub).last_success = when
-        for subentry in self.config_entry.subentries.values():
-            if subentry.subentry_type != SUBENTRY_EV_CHARGER:
-                continue
-            tracker = SessionTracker(
-                self.hass,
-                subentry.data["device_id"],
-                subentry.data,
-                self._progress.sessions.setdefault(subentry.subentry_id, []),
-                functools.partial(self._sessions_changed, subentry.subentry_id),
-            )
-            self.trackers[subentry.subentry_id] = tracker
-            self.config_entry.async_on_unload(tracker.async_start())
-
-    @callback
-    def _sessions_changed(self, subentry_id: str) -> None:
-        if self._closed:  # the final save is done; nothing may be written after it
-            return
-        snapshot = self._progress.as_dict()
-        self._store.async_delay_save(lambda: snapshot, 1.0)
-
-    @callback
-    def async_save_now(self) -> None:
-        """Write progress at once (a session's event is about to fire: never fire it twice)."""
-        if not self._closed:
-            self.config_entry.async_create_task(self.hass, self._async_save(), f"{DOMAIN} save")
+        return loaded.sessions
 
     async def async_unload(self) -> None:
-        """Write progress now; no delayed save outlives the entry."""
-        self._closed = True
+        """Write progress now (the session book has had its last write)."""
         await self._store.async_save(self._progress.as_dict())
 
     def _device(self, subentry_id: str) -> DeviceStatus:
@@ -196,12 +188,22 @@ class UploadCoordinator(DataUpdateCoordinator[UploadStatus]):
                 )
         self._update_waiting(entry_streams(self.config_entry), now)
         await self._async_save()
-        # Published fresh each cycle: what entities and the cost coordinator read is never
+        # Published fresh each cycle: what entities and the cost coordinators read is never
         # changed under them.
         return UploadStatus(
             devices={sub: replace(status) for sub, status in self._status.devices.items()},
+            streams=self._positions(),
             confirmed=self.uploader.cycle.confirmed,
         )
+
+    def _positions(self) -> dict[str, StreamPosition]:
+        retrying: dict[str, list[datetime]] = {}
+        for item in self._progress.retry:
+            retrying.setdefault(item.stream, []).append(item.start)
+        return {
+            key: StreamPosition(state.cursor, tuple(retrying.get(key, ())))
+            for key, state in self._progress.streams.items()
+        }
 
     async def _async_recheck_tariff(self) -> None:
         """While no import tariff is connected, look again each cycle (one extra request)."""
@@ -282,10 +284,6 @@ class UploadCoordinator(DataUpdateCoordinator[UploadStatus]):
             "update_interval_seconds": self.update_interval.total_seconds()
             if self.update_interval
             else None,
-            "sessions": {
-                sub: [s.as_dict() for s in tracker.sessions[-5:]]
-                for sub, tracker in self.trackers.items()
-            },
             "devices": {
                 sub: {
                     "last_success": status.last_success.isoformat()

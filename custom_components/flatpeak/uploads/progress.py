@@ -2,8 +2,10 @@
 
 Version 1 (before netting looked back) kept a string-keyed dict with a ``deficit`` per
 stream; it migrates to version 2 with that deficit as the carry and no recent periods.
-Version 2.2 adds each charging session's confirmed energy (``session_energy``): sessions
-not final when an older file is read get a tally that is only a lower bound.
+Version 2.2 added each charging session's confirmed energy (``session_energy``): sessions
+not final when an older file is read get a tally that is only a lower bound. Up to 2.2 the
+file also held the charging sessions and their costs; from 2.3 the session book keeps them
+in a Store of its own, and takes them from an older file once (:attr:`Loaded.sessions`).
 """
 
 from __future__ import annotations
@@ -19,10 +21,11 @@ from ..const import DOMAIN
 from ..core.confirmed import ConfirmedPeriods
 from ..core.planner import Period, StreamState
 from ..core.session_energy import SessionEnergy
-from ..core.sessions import Session
 
 STORE_VERSION = 2
-STORE_MINOR_VERSION = 2
+STORE_MINOR_VERSION = 3
+# What files up to 2.2 held of the charging sessions (the session book's since 2.3).
+SESSION_KEYS = ("sessions", "session_costs", "session_energy")
 
 
 @dataclass(slots=True)
@@ -37,75 +40,15 @@ class RetryItem:
 
 
 @dataclass(slots=True)
-class SessionCost:
-    """What Flatpeak last said a charging session cost, and how far it is settled.
-
-    ``cost``/``energy_kwh``/``currency``: the last report that could be read as a figure
-    (None before any); ``checked``: the last fetch was made with every interval of the ended
-    session at Flatpeak, and its report accounted for the session's confirmed energy;
-    ``final``: two such fetches agreed; ``notified``: its ``session_completed`` event fired.
-    ``pending``: why the last report was not complete (``no_report``, ``unpriced``,
-    ``energy``, ``currency``, ``malformed``), None when it was; ``misses`` such reports in a
-    row of the ended session, and ``retry_at`` when to ask again.
-    """
-
-    cost: float | None
-    energy_kwh: float | None
-    currency: str
-    checked: bool = False
-    final: bool = False
-    notified: bool = False
-    pending: str | None = None
-    misses: int = 0
-    retry_at: datetime | None = None
-
-    def as_dict(self) -> dict[str, Any]:
-        """For the Store."""
-        return {
-            "cost": self.cost,
-            "energy_kwh": self.energy_kwh,
-            "currency": self.currency,
-            "checked": self.checked,
-            "final": self.final,
-            "notified": self.notified,
-            "pending": self.pending,
-            "misses": self.misses,
-            "retry_at": self.retry_at.isoformat() if self.retry_at else None,
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> SessionCost:
-        """From the Store."""
-        retry_at = data.get("retry_at")
-        cost, energy = data.get("cost"), data.get("energy_kwh")
-        return cls(
-            cost=None if cost is None else float(cost),
-            energy_kwh=None if energy is None else float(energy),
-            currency=str(data["currency"]),
-            checked=bool(data.get("checked", False)),
-            final=bool(data.get("final", False)),
-            notified=bool(data.get("notified", False)),
-            pending=data.get("pending"),
-            misses=int(data.get("misses", 0)),
-            retry_at=datetime.fromisoformat(retry_at) if retry_at else None,
-        )
-
-
-@dataclass(slots=True)
 class Progress:
     """Everything an entry's uploads must remember across restarts."""
 
     streams: dict[str, StreamState] = field(default_factory=dict)
     retry: list[RetryItem] = field(default_factory=list)
-    sessions: dict[str, list[Session]] = field(default_factory=dict)
     last_success: dict[str, datetime] = field(default_factory=dict)
     rejected: int = 0
-    # by session id (added within version 2: absent in older files)
-    session_costs: dict[str, SessionCost] = field(default_factory=dict)
     # by stream key: the periods Flatpeak confirmed with energy (added within version 2)
     confirmed: dict[str, ConfirmedPeriods] = field(default_factory=dict)
-    # by session id: what Flatpeak confirmed of it, while it is not final (version 2.2)
-    session_energy: dict[str, SessionEnergy] = field(default_factory=dict)
 
     def confirmed_periods(self, stream_key: str) -> ConfirmedPeriods:
         """The stream's confirmed periods (empty for a stream never sent)."""
@@ -126,24 +69,12 @@ class Progress:
                 )
                 for item in data["retry"]
             ],
-            sessions={
-                sub: [Session.from_dict(s) for s in items]
-                for sub, items in data["sessions"].items()
-            },
             last_success={
                 sub: datetime.fromisoformat(value) for sub, value in data["last_success"].items()
             },
             rejected=int(data["rejected"]),
-            session_costs={
-                sid: SessionCost.from_dict(value)
-                for sid, value in data.get("session_costs", {}).items()
-            },
             confirmed={
                 key: ConfirmedPeriods(ranges) for key, ranges in data.get("confirmed", {}).items()
-            },
-            session_energy={
-                sid: SessionEnergy.from_dict(value)
-                for sid, value in data.get("session_energy", {}).items()
             },
         )
 
@@ -161,12 +92,9 @@ class Progress:
                 }
                 for r in self.retry
             ],
-            "sessions": {sub: [s.as_dict() for s in items] for sub, items in self.sessions.items()},
             "last_success": {sub: when.isoformat() for sub, when in self.last_success.items()},
             "rejected": self.rejected,
-            "session_costs": {sid: c.as_dict() for sid, c in self.session_costs.items()},
             "confirmed": {key: c.as_list() for key, c in self.confirmed.items() if len(c)},
-            "session_energy": {sid: e.as_dict() for sid, e in self.session_energy.items()},
         }
 
 
@@ -201,19 +129,32 @@ class ProgressStore(Store[dict[str, Any]]):
             hass, STORE_VERSION, f"{DOMAIN}.{entry_id}", minor_version=STORE_MINOR_VERSION
         )
 
-    async def async_load_progress(self) -> Progress:
-        """The stored progress, or a fresh one."""
+    async def async_load_progress(self) -> Loaded:
+        """The stored progress (or a fresh one), and the sessions a file up to 2.2 held."""
         data = await self.async_load()
-        return Progress.from_dict(data) if data else Progress()
+        if not data:
+            return Loaded(Progress(), None)
+        legacy = {key: data[key] for key in SESSION_KEYS if key in data}
+        return Loaded(Progress.from_dict(data), legacy or None)
 
     async def _async_migrate_func(
         self, old_major_version: int, old_minor_version: int, old_data: dict[str, Any]
     ) -> dict[str, Any]:
-        """Version 1 → 2, then 2.1 → 2.2; a newer minor version is read as it is."""
+        """Version 1 → 2, then 2.1 → 2.2; a newer minor version is read as it is. The
+        sessions stay in the data until the session book has saved them (2.3)."""
         data = _from_version_1(old_data) if old_major_version == 1 else old_data
         if (old_major_version, old_minor_version) < (2, 2):
             data = _with_session_energy(data)
         return data
+
+
+@dataclass(frozen=True, slots=True)
+class Loaded:
+    """A read progress file; ``sessions``: what a file up to 2.2 held of the charging
+    sessions (``sessions``, ``session_costs``, ``session_energy``), for the session book."""
+
+    progress: Progress
+    sessions: dict[str, Any] | None
 
 
 def _from_version_1(old_data: dict[str, Any]) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 import functools
 import itertools
 import logging
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from homeassistant.components.recorder.statistics import statistics_during_period
 from homeassistant.core import HomeAssistant
@@ -45,11 +45,10 @@ from ..core.planner import (
     rows_from_statistics,
     window_end,
 )
-from ..core.session_energy import ChargerRecord, tally_confirmed
+from ..core.session_energy import ChargerRecord
 from ..core.sessions import Session
 from ..core.streams import Stream
 from ..core.window import Item, Items, PlanJob, Window, build_window
-from ..sessions.tracker import SessionTracker
 from .progress import Progress, RetryItem
 
 if TYPE_CHECKING:
@@ -60,6 +59,19 @@ _LOGGER = logging.getLogger(__name__)
 # A record Flatpeak refuses is tried this many times, then given up and reported.
 MAX_RECORD_ATTEMPTS = 3
 UNITS = {"energy": "kWh"}
+
+
+class ChargerSessions(Protocol):
+    """What the uploader needs of the chargers' sessions (the session book)."""
+
+    def overlapping(self, subentry_id: str, start: datetime, end: datetime) -> list[Session]:
+        """Copies of a charger's sessions overlapping ``[start, end)``."""
+
+    def record_confirmed(self, records: list[ChargerRecord]) -> None:
+        """Chargers' records Flatpeak confirmed, with the session each was sent with."""
+
+    async def async_save(self) -> None:
+        """Write what changed (before the progress that depends on it)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,7 +132,7 @@ class Uploader:
         location_id: str,
         *,
         history: timedelta,
-        trackers: dict[str, SessionTracker],
+        sessions: ChargerSessions,
         save: Callable[[], Awaitable[None]],
     ) -> None:
         """``history``: how far back a new stream starts; ``save`` writes ``progress``."""
@@ -129,7 +141,7 @@ class Uploader:
         self.client = client
         self.location_id = location_id
         self._history = history
-        self.trackers = trackers
+        self._sessions = sessions
         self._save = save
         self.progress = Progress()
         # What the current (or last) cycle got through; made new by each cycle.
@@ -218,7 +230,9 @@ class Uploader:
                 states[s.key],
                 five.get(s.entity_id, []),
                 hourly.get(s.entity_id, []),
-                self._sessions(s, states[s.key].cursor - LOOKBACK, end),
+                self._sessions.overlapping(s.subentry_id, states[s.key].cursor - LOOKBACK, end)
+                if s.is_charger
+                else [],
             )
             for s in streams
         ]
@@ -233,17 +247,6 @@ class Uploader:
                 budget=budget,
             )
         )
-
-    def _sessions(self, stream: Stream, start: datetime, end: datetime) -> list[Session]:
-        """Copies of the charger's sessions that overlap ``[start, end)``."""
-        tracker = self.trackers.get(stream.subentry_id)
-        if tracker is None:
-            return []
-        return [
-            Session(s.id, s.start, s.end)
-            for s in tracker.sessions
-            if s.start < end and (s.end is None or s.end > start)
-        ]
 
     async def _async_send(self, window: Window) -> dict[int, str]:
         """The window's interval records in one request; Flatpeak's refusals by index."""
@@ -298,21 +301,7 @@ class Uploader:
         them) and each open session's confirmed energy."""
         for key, stream_runs in got.runs.items():
             mark_runs(self.progress.confirmed_periods(key), stream_runs)
-        self._tally(got.charger_records)
-
-    def _tally(self, charged: list[ChargerRecord]) -> None:
-        """Keep what Flatpeak confirmed of each charging session that is not final."""
-        tracked = {s.id for tracker in self.trackers.values() for s in tracker.sessions}
-        costs = self.progress.session_costs
-
-        def wanted(session_id: str) -> bool:
-            cost = costs.get(session_id)
-            return session_id in tracked and (cost is None or not cost.final)
-
-        tallies = self.progress.session_energy
-        for session_id in [sid for sid in tallies if not wanted(sid)]:
-            del tallies[session_id]
-        tally_confirmed(tallies, charged, wanted=wanted)
+        self._sessions.record_confirmed(got.charger_records)
 
     async def _async_send_cumulative(
         self, stream: Stream, state: StreamState, plan: StreamPlan
