@@ -21,7 +21,8 @@ import yaml
 
 INTEGRATION = Path(__file__).parent.parent / "custom_components" / "flatpeak"
 FLOW_MODULES = (
-    "config_flow",
+    "flows/entry",
+    "flows/options",
     "flows/credentials",
     "flows/subentries",
     "flows/connect",
