@@ -85,7 +85,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: FlatpeakConfigEntry) -> 
         ) from err
 
     book = SessionBook(hass, entry.entry_id)
-    uploads = UploadCoordinator(hass, entry, client, location, book)
+    uploads = UploadCoordinator(hass, entry, client, book)
     await async_load_installation(hass)
     # Sessions an older progress file held move to the book (written before progress is).
     await book.async_load(await uploads.async_load())

@@ -137,7 +137,8 @@ class CostCoordinator(DataUpdateCoordinator[CostData]):
             hass, _LOGGER, config_entry=entry, name=f"{DOMAIN} costs", update_interval=None
         )
         self.client = client
-        self.location = location
+        # The location's facts that do not change (its currency and time zone) are read once.
+        self._location_currency = location.currency_code
         self.gate = gate
         self.statistics = entry_cost_statistics(entry, location.name)
         self.currency = location.currency_code or str(hass.config.currency)
@@ -235,7 +236,7 @@ class CostCoordinator(DataUpdateCoordinator[CostData]):
     def _check_currency(self) -> None:
         """A repair issue while the location's currency is not Home Assistant's."""
         ha_currency = str(self.hass.config.currency)
-        code = self.location.currency_code
+        code = self._location_currency
         self._set_issue(
             ISSUE_CURRENCY,
             {"location": self.config_entry.title, "currency": code, "ha_currency": ha_currency}

@@ -16,7 +16,6 @@ from ..client import (
     FlatpeakAuthenticationError,
     FlatpeakClient,
     FlatpeakError,
-    Location,
 )
 from ..const import (
     CONF_HISTORY_DAYS,
@@ -94,7 +93,6 @@ class UploadCoordinator(DataUpdateCoordinator[UploadStatus]):
         hass: HomeAssistant,
         entry: ConfigEntry,
         client: FlatpeakClient,
-        location: Location,
         sessions: ChargerSessions,
     ) -> None:
         """Create the coordinator; :meth:`async_load` must run before the first cycle.
@@ -111,7 +109,6 @@ class UploadCoordinator(DataUpdateCoordinator[UploadStatus]):
             always_update=True,
         )
         self.client = client
-        self.location = location
         self.location_id: str = entry.data[CONF_LOCATION_ID]
         self._store = ProgressStore(hass, entry.entry_id)
         self._status = UploadStatus()
@@ -206,19 +203,20 @@ class UploadCoordinator(DataUpdateCoordinator[UploadStatus]):
         }
 
     async def _async_recheck_tariff(self) -> None:
-        """While no import tariff is connected, look again each cycle (one extra request)."""
-        if self.location.tariff_status.import_connected:
+        """While no import tariff is connected, look again each cycle (one extra request).
+        The entry's one copy of the location is its runtime data's; only this refreshes it."""
+        runtime = self.config_entry.runtime_data
+        if runtime.location.tariff_status.import_connected:
             return
         try:
-            self.location = await self.client.get_location(self.location_id)
+            location = await self.client.get_location(self.location_id)
         except FlatpeakAuthenticationError:
             raise
         except FlatpeakError as err:
             _LOGGER.debug("Could not look at the location's tariff again: %s", err)
             return
-        # One copy of the location for the entry: the actions read the runtime data's.
-        self.config_entry.runtime_data.location = self.location
-        async_check_tariff(self.hass, self.config_entry, self.location)
+        runtime.location = location
+        async_check_tariff(self.hass, self.config_entry, location)
 
     def _streams(self) -> list[Stream]:
         """Streams whose sensor is usable; a broken one gets a repair issue, not a stall."""
