@@ -1004,6 +1004,11 @@ def test_parser_reads_icu_as_intl_messageformat_does() -> None:
 # -- tests: the other languages follow English ---------------------------------------------------
 
 
+def test_there_are_translations() -> None:
+    """German, Dutch, French, Spanish and Italian beside English."""
+    assert {"en", "de", "nl", "fr", "es", "it"} <= set(LANGUAGES)
+
+
 @pytest.mark.parametrize("language", OTHER_LANGUAGES)
 def test_same_keys_as_english(language: str) -> None:
     missing = sorted(map(_dotted, strings("en").keys() - strings(language).keys()))
