@@ -791,14 +791,9 @@ def flow_sections() -> dict[str, Key]:
         for key, flow in zip(value.keys, value.values, strict=True):
             assert key is not None
             assert isinstance(flow, ast.Name)
-            (subentry_type,) = _name_value(key)
+            (subentry_type,) = literal_values(key, Scope(None))
             found[flow.id] = ("config_subentries", subentry_type)
     return found
-
-
-def _name_value(node: ast.expr) -> set[str]:
-    pats = patterns(node, Scope(None))
-    return {re.sub(r"\\(.)", r"\1", p) for p in pats}
 
 
 def _ancestors(name: str) -> set[str]:
@@ -853,7 +848,7 @@ def _option_values(node: ast.expr, scope: Scope) -> set[str]:
         for element in node.elts:
             value = _option_value(element)
             try:
-                found |= _name_value_in(value, scope)
+                found |= literal_values(value, scope)
             except Unreadable:
                 continue
         return found
@@ -878,7 +873,8 @@ def _option_value(element: ast.expr) -> ast.expr:
     return element
 
 
-def _name_value_in(node: ast.expr, scope: Scope) -> set[str]:
+def literal_values(node: ast.expr, scope: Scope) -> set[str]:
+    """The strings an expression can be, each known in full (no f-string part left open)."""
     found = set()
     for pattern in patterns(node, scope):
         value = re.sub(r"\\(.)", r"\1", pattern)
@@ -915,7 +911,7 @@ def selector_options() -> dict[str, dict[str, str]]:
         for scope in scopes(function, needed):
             values = _option_values(options_node, scope)
             assert values, f"{where}: no fixed options read from {ast.unparse(options_node)}"
-            for key in _name_value_in(key_node, scope):
+            for key in literal_values(key_node, scope):
                 for value in values:
                     found.setdefault(key, {})[value] = where
     return found
