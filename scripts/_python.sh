@@ -1,4 +1,5 @@
-# Sourced by scripts/setup and scripts/test: which Python, and so which virtualenv, to use.
+# Sourced by scripts/setup, scripts/test and scripts/develop: which Python, and so which
+# virtualenv, to use, and setting that virtualenv up on first use.
 #   python3.14 (>= 3.14.2)  -> newest HA line
 #   else a Python 3.13      -> the newest HA that Python runs (HA 2025.4.x on 3.13.0)
 
@@ -27,4 +28,14 @@ pick_python() {
 
 venv_for() {  # venv_for PYTHON -> .venv-3.14 / .venv-3.13
   echo ".venv-$("$1" -c 'import sys; print(f"{sys.version_info[0]}.{sys.version_info[1]}")')"
+}
+
+ensure_venv() {  # ensure_venv CALLER VENV [SETUP_ARGS…]: run scripts/setup once if VENV is missing
+  local caller=$1 venv=$2
+  shift 2
+  [ -x "$venv/bin/python" ] && return 0
+  echo "$caller: $venv missing; running scripts/setup${*:+ $*} first" >&2
+  # Its progress goes to stderr: scripts/develop's stdout carries only its ready line.
+  scripts/setup "$@" >&2 || { echo "$caller: scripts/setup failed" >&2; return 1; }
+  [ -x "$venv/bin/python" ] || { echo "$caller: scripts/setup did not make $venv" >&2; return 1; }
 }
