@@ -185,10 +185,10 @@ class Processes:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
-        if self.watchdog is not None:
+        if self.watchdog is not None and self.watchdog.stdin is not None:
             self._tell("done\n")
             with contextlib.suppress(OSError):
-                self.watchdog.stdin.close()  # type: ignore[union-attr]
+                self.watchdog.stdin.close()
             try:
                 self.watchdog.wait(10)
             except subprocess.TimeoutExpired:
