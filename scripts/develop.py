@@ -2,10 +2,18 @@
 
 Started by ``scripts/develop`` with the Python of a test virtualenv (aiohttp and Home Assistant
 come from there). Steps: a fresh config folder, the emulator, Home Assistant (``--skip-pip``,
-127.0.0.1 only), the owner user through onboarding, the Energy dashboard's sources, a Flatpeak
-entry made through the real config flow over REST (house meter, then an EV charger), and a wait
-until the first cost statistics are in. Then one JSON line on stdout, and serve until SIGINT or
-SIGTERM, when Home Assistant and the emulator are stopped.
+127.0.0.1 only, and 127.0.0.1 as its internal URL, so Flatpeak Connect's way back to HA is an
+address HA serves), the owner user through onboarding, the Energy dashboard's sources, a
+Flatpeak entry made through the real config flow over REST (house meter, then an EV charger),
+the EV's charging sensor with its history (so the charger has the history's sessions), that
+history sent again with its sessions, and a wait until the first cost statistics are in and
+every finished session's cost is final. Then one JSON line on stdout, and serve until SIGINT,
+SIGTERM or SIGHUP, or until the reader of stdout goes away; then Home Assistant and the
+emulator are stopped.
+
+Should this process die without stopping them (SIGKILL, a crash), a watchdog does: a small
+process of its own (this file with ``--watchdog``) that learns each process group on its
+stdin and, when that pipe closes without a "done", stops those groups.
 """
 
 from __future__ import annotations
@@ -14,16 +22,18 @@ import argparse
 import asyncio
 import contextlib
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 import json
 import os
 from pathlib import Path
+import select
 import shutil
 import signal
 import socket
 import subprocess
 import sys
 import time
-from typing import Any
+from typing import IO, Any
 
 import aiohttp
 
@@ -38,6 +48,7 @@ SENSORS = {
 CONFIGURATION = """\
 homeassistant:
   name: Flatpeak demo home
+  internal_url: http://127.0.0.1:{port}
   latitude: 51.5
   longitude: -0.12
   elevation: 10
@@ -75,8 +86,29 @@ class DevelopError(Exception):
     """What stopped the start; said on stderr."""
 
 
+# Every process this run starts carries it: tests find what a run left behind by it.
+RUN_MARKER = "FLATPEAK_DEVELOP_RUN"
+
+
 def log(message: str) -> None:
-    print(f"develop: {message}", file=sys.stderr, flush=True)
+    try:
+        print(f"develop: {message}", file=sys.stderr, flush=True)
+    except OSError:  # nobody reads stderr any more: go on (and stop) without saying so
+        _to_devnull(sys.stderr)
+
+
+def _to_devnull(stream: IO[str]) -> None:
+    """Point a closed stream at /dev/null, so no later write (nor the flush at exit) fails."""
+    null = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(null, stream.fileno())
+    os.close(null)
+
+
+def output_closed() -> bool:
+    """Whether the reader of stdout has gone (its pipe closed, its terminal hung up)."""
+    poller = select.poll()
+    poller.register(sys.stdout.fileno(), 0)  # only errors and hang-ups are reported
+    return any(events & (select.POLLERR | select.POLLHUP) for _, events in poller.poll(0))
 
 
 def free_port() -> int:
@@ -109,11 +141,41 @@ def write_config(config: Path, port: int, history_days: int) -> None:
 
 @dataclass
 class Processes:
+    """The watchdog, the emulator and HA, each in a process group (a session) of its own."""
+
+    config: Path
+    watchdog: subprocess.Popen[str] | None = None
     emulator: subprocess.Popen[str] | None = None
     ha: subprocess.Popen[bytes] | None = None
 
+    def env(self) -> dict[str, str]:
+        return {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", RUN_MARKER: str(self.config)}
+
+    def start_watchdog(self) -> None:
+        with (self.config / "watchdog.log").open("w") as log_file:
+            self.watchdog = subprocess.Popen(
+                [sys.executable, __file__, "--watchdog"],
+                stdin=subprocess.PIPE,
+                stdout=log_file,
+                stderr=log_file,
+                text=True,
+                env=self.env(),
+                start_new_session=True,  # neither Ctrl-C nor a signal to our group reaches it
+            )
+
+    def watch(self, proc: subprocess.Popen[Any]) -> None:
+        """Tell the watchdog a new process group (its leader's pid)."""
+        self._tell(f"{proc.pid}\n")
+
+    def _tell(self, line: str) -> None:
+        if self.watchdog is None or self.watchdog.stdin is None:
+            return
+        with contextlib.suppress(OSError):  # a dead watchdog is no reason to stop the demo
+            self.watchdog.stdin.write(line)
+            self.watchdog.stdin.flush()
+
     def stop(self) -> None:
-        """SIGTERM each, HA first; SIGKILL what is still there after 60 s."""
+        """SIGTERM each, HA first; SIGKILL what is still there after 60 s; then the watchdog."""
         for proc in (self.ha, self.emulator):
             if proc is None or proc.poll() is not None:
                 continue
@@ -123,39 +185,85 @@ class Processes:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
+        if self.watchdog is not None and self.watchdog.stdin is not None:
+            self._tell("done\n")
+            with contextlib.suppress(OSError):
+                self.watchdog.stdin.close()
+            try:
+                self.watchdog.wait(10)
+            except subprocess.TimeoutExpired:
+                self.watchdog.kill()
+                self.watchdog.wait()
 
 
-def start_emulator(procs: Processes, config: Path) -> dict[str, Any]:
-    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
-    with (config / "emulator.log").open("w") as log_file:
+def start_emulator(procs: Processes) -> subprocess.Popen[str]:
+    with (procs.config / "emulator.log").open("w") as log_file:
         procs.emulator = subprocess.Popen(
             [sys.executable, "-m", "tests.emulator", "--port", "0"],
             cwd=ROOT,
             stdout=subprocess.PIPE,
             stderr=log_file,
             text=True,
-            env=env,
+            env=procs.env(),
             start_new_session=True,  # Ctrl-C reaches us only; we stop it in order
         )
-    assert procs.emulator.stdout is not None
-    line = procs.emulator.stdout.readline()
+    procs.watch(procs.emulator)
+    return procs.emulator
+
+
+def read_emulator(emulator: subprocess.Popen[str]) -> dict[str, Any]:
+    """The emulator's line: where it listens and the demo account (blocks: a worker thread)."""
+    assert emulator.stdout is not None
+    line = emulator.stdout.readline()
     if not line:
         raise DevelopError("the emulator did not start")
-    emulator: dict[str, Any] = json.loads(line)
-    return emulator
+    answer: dict[str, Any] = json.loads(line)
+    return answer
 
 
-def start_ha(procs: Processes, config: Path) -> None:
-    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
-    with (config / "ha.stdout").open("wb") as out:
+def start_ha(procs: Processes) -> None:
+    with (procs.config / "ha.stdout").open("wb") as out:
         procs.ha = subprocess.Popen(
-            [sys.executable, "-m", "homeassistant", "-c", str(config), "--skip-pip"],
-            cwd=config,
+            [sys.executable, "-m", "homeassistant", "-c", str(procs.config), "--skip-pip"],
+            cwd=procs.config,
             stdout=out,
             stderr=subprocess.STDOUT,
-            env=env,
+            env=procs.env(),
             start_new_session=True,
         )
+    procs.watch(procs.ha)
+
+
+def _group_running(pgid: int) -> bool:
+    """Whether a process of the group still runs (a zombie waiting for init does not)."""
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError):
+            # pid (comm) state ppid pgrp ...: comm may hold spaces, so split after its ")"
+            fields = stat.read_text().rpartition(")")[2].split()
+            if int(fields[2]) == pgid and fields[0] != "Z":
+                return True
+    return False
+
+
+def watchdog() -> int:
+    """Read process groups from stdin; if it closes without "done", stop them, last first."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    groups: list[int] = []
+    for line in sys.stdin:
+        if line.strip() == "done":
+            return 0
+        groups.append(int(line))
+    for pgid in reversed(groups):  # HA before the emulator, as develop stops them
+        print(f"develop went away; stopping process group {pgid}", flush=True)
+        for sig, seconds in ((signal.SIGTERM, 60.0), (signal.SIGKILL, 5.0)):
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(pgid, sig)
+            deadline = time.monotonic() + seconds
+            while _group_running(pgid) and time.monotonic() < deadline:
+                time.sleep(0.2)
+            if not _group_running(pgid):
+                break
+    return 0
 
 
 class HomeAssistant:
@@ -223,6 +331,32 @@ class HomeAssistant:
             answer: dict[str, Any] = await self._ws.receive_json()
             if answer.get("id") == self._id and answer["type"] == "result":
                 return answer
+
+    async def call(
+        self, domain: str, service: str, data: dict[str, Any] | None = None, *, answer: bool = False
+    ) -> Any:
+        """An action over the websocket (REST stops waiting after 10 s); its response if
+        ``answer``."""
+        result = await self.ws(
+            {
+                "type": "call_service",
+                "domain": domain,
+                "service": service,
+                "service_data": data or {},
+                **({"return_response": True} if answer else {}),
+            }
+        )
+        if not result["success"]:
+            raise DevelopError(f"{domain}.{service} failed: {result['error']}")
+        return result["result"].get("response")
+
+    async def exists(self, entity_id: str) -> bool:
+        """Whether the entity has a state."""
+        async with self.session.get(
+            f"{self.url}/api/states/{entity_id}",
+            headers={"Authorization": f"Bearer {self.token}"},
+        ) as resp:
+            return resp.status == 200
 
     async def rest(self, method: str, path: str, body: Any = None) -> Any:
         async with self.session.request(
@@ -354,15 +488,76 @@ async def wait_for_costs(ha: HomeAssistant, seconds: float) -> tuple[str, str | 
     raise DevelopError("no cost statistics arrived in time")
 
 
+async def charger_entities(ha: HomeAssistant, seconds: float = 60) -> tuple[str, str]:
+    """The EV charger's session cost and intervals waiting sensors, once its entry (reloaded
+    with the charger, session tracking first) has added them."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        entities = (await ha.ws({"type": "config/entity_registry/list"}))["result"]
+        by_id = {e["unique_id"]: e["entity_id"] for e in entities if e["platform"] == "flatpeak"}
+        for unique_id, session_cost in by_id.items():
+            device = unique_id.removesuffix("_session_cost")
+            if device != unique_id and await ha.exists(session_cost):
+                return session_cost, by_id[f"{device}_intervals_waiting"]
+        await asyncio.sleep(0.5)
+    raise DevelopError("the EV charger's entities did not appear in time")
+
+
+async def add_charging_history(ha: HomeAssistant, entry_id: str, history_days: int) -> None:
+    """The EV's charging sensor with its history's sessions (the charger follows it already),
+    then the history's energy sent again, so each charging record names its session."""
+    await ha.call("flatpeak_demo_home", "add_ev_charging")
+    start = datetime.now(UTC) - timedelta(days=history_days, hours=1)  # from before it starts
+    sent = await ha.call(
+        "flatpeak",
+        "upload_history",
+        {"config_entry_id": entry_id, "start": start.isoformat()},
+        answer=True,
+    )
+    log(f"history sent again with its charging sessions: {sent['records_sent']} records")
+
+
+def unpriced_sessions(diagnostics: dict[str, Any]) -> list[dict[str, Any]]:
+    """The charger's sessions (the last few) not priced yet: finished ones without a final
+    cost, an open one never asked for (its first minutes may have nothing to price)."""
+    costs = {c["session"]: c for items in diagnostics["session_costs"].values() for c in items}
+    return [
+        session
+        for items in diagnostics["uploads"]["sessions"].values()
+        for session in items
+        if not (
+            costs.get(session["id"], {}).get("final")
+            or (session["end"] is None and session["id"] in costs)
+        )
+    ]
+
+
+async def wait_for_sessions(
+    ha: HomeAssistant, entry_id: str, uploads_entity: str, seconds: float
+) -> int:
+    """Upload cycles (each prices the sessions) until every session is priced; how many."""
+    deadline = time.monotonic() + seconds
+    while True:
+        diagnostics = (await ha.rest("GET", f"/api/diagnostics/config_entry/{entry_id}"))["data"]
+        if not (waiting := unpriced_sessions(diagnostics)):
+            return sum(len(items) for items in diagnostics["uploads"]["sessions"].values())
+        if time.monotonic() > deadline:
+            raise DevelopError(f"charging sessions still without a final cost: {waiting}")
+        # Debounced by the coordinator: a cycle now, then one every 10 s at most.
+        await ha.call("homeassistant", "update_entity", {"entity_id": uploads_entity})
+        await asyncio.sleep(2)
+
+
 async def run(args: argparse.Namespace, procs: Processes, stop: asyncio.Event) -> None:
     started = time.monotonic()
     config = Path(args.config)
     port = args.port or free_port()
     url = f"http://127.0.0.1:{port}"
     write_config(config, port, args.history_days)
-    emulator = await asyncio.to_thread(start_emulator, procs, config)
+    procs.start_watchdog()
+    emulator = await asyncio.to_thread(read_emulator, start_emulator(procs))
     log(f"emulator at {emulator['base_url']}")
-    start_ha(procs, config)
+    start_ha(procs)
     log(f"starting Home Assistant at {url} (config {config})")
     async with aiohttp.ClientSession() as session:
         ha = HomeAssistant(session, url)
@@ -376,9 +571,13 @@ async def run(args: argparse.Namespace, procs: Processes, stop: asyncio.Event) -
         version = (await ha.rest("GET", "/api/config"))["version"]
         await save_energy_prefs(ha, None, None)
         entry_id = await configure(ha, emulator)
+        session_cost, uploads_entity = await charger_entities(ha)
+        await add_charging_history(ha, entry_id, args.history_days)
         log(f"Flatpeak entry {entry_id} set up; waiting for the first costs")
         cost, value = await wait_for_costs(ha, args.timeout)
         await save_energy_prefs(ha, cost, value)
+        sessions = await wait_for_sessions(ha, entry_id, uploads_entity, args.timeout)
+        log(f"{sessions} charging sessions priced ({session_cost})")
         await ha.close()
     ready = {
         "url": url,
@@ -389,10 +588,17 @@ async def run(args: argparse.Namespace, procs: Processes, stop: asyncio.Event) -
         "entry_id": entry_id,
         "emulator": emulator,
     }
-    print(json.dumps(ready), flush=True)
+    try:
+        print(json.dumps(ready), flush=True)
+    except OSError:
+        _to_devnull(sys.stdout)
+        raise DevelopError("nobody reads the output any more (stdout closed)") from None
     log(f"ready in {time.monotonic() - started:.0f} s; Ctrl-C stops")
     assert procs.ha is not None
     while procs.ha.poll() is None:
+        if output_closed():
+            log("the reader of the output has gone")
+            return
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), 1)
             return
@@ -410,10 +616,10 @@ def main() -> int:
     args.config = str(Path(args.config).resolve())
     if args.pid_file:
         Path(args.pid_file).write_text(str(os.getpid()))
-    procs = Processes()
+    procs = Processes(Path(args.config))
     loop = asyncio.new_event_loop()
     stop = asyncio.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         loop.add_signal_handler(sig, stop.set)
     task = loop.create_task(run(args, procs, stop))
     try:
@@ -439,4 +645,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(watchdog() if sys.argv[1:] == ["--watchdog"] else main())

@@ -56,3 +56,21 @@ def test_the_ev_charges_each_evening_and_the_meters_add_up() -> None:
     # Meters only go up, and never backwards in time.
     assert all(readings[k] >= first[k] for k in readings)
     assert meters.advance(start) == readings
+
+
+def test_the_charging_history_is_each_evening_in_order_ending_as_the_ev_is_now() -> None:
+    start = datetime(2026, 3, 27, 19, tzinfo=UTC)  # in a session; the clocks go forward on the 29th
+    for end in (datetime(2026, 3, 30, 12, tzinfo=UTC), datetime(2026, 3, 30, 19, tzinfo=UTC)):
+        changes = model.charging_changes(start, end, LONDON)
+        assert changes[0] == (start, True)
+        moments = [moment for moment, _ in changes]
+        assert moments == sorted(moments)
+        assert [charging for _, charging in changes[1:]] == [
+            not charging for _, charging in changes[:-1]
+        ]
+        assert changes[-1][1] == model.charging_at(end, LONDON)
+        for moment, charging in changes[1:]:
+            local = moment.astimezone(LONDON)
+            assert (local.hour, local.minute) == ((18, 30) if charging else (21, 30))
+            assert model.charging_at(moment, LONDON) is charging
+            assert model.charging_at(moment - timedelta(minutes=1), LONDON) is not charging

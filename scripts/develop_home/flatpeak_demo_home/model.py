@@ -8,7 +8,7 @@ takes what is left: import when use exceeds solar, export when solar exceeds use
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, tzinfo
+from datetime import datetime, time, timedelta, tzinfo
 import math
 
 STEP = timedelta(minutes=1)
@@ -76,6 +76,19 @@ def power_at(moment: datetime, tz: tzinfo) -> Power:
 def charging_at(moment: datetime, tz: tzinfo) -> bool:
     """Whether the EV charges at ``moment``."""
     return power_at(moment, tz).charger > 0
+
+
+def charging_changes(start: datetime, end: datetime, tz: tzinfo) -> list[tuple[datetime, bool]]:
+    """Whether the EV charges at ``start``, then each start and stop after it up to ``end``."""
+    changes = [(start, charging_at(start, tz))]
+    day = start.astimezone(tz).date()
+    while (midnight := datetime.combine(day, time(), tz)) <= end:
+        begin = midnight + timedelta(hours=SESSION_START_HOUR)  # wall time, also on DST days
+        for moment, charging in ((begin, True), (begin + timedelta(hours=SESSION_HOURS), False)):
+            if start < moment <= end:
+                changes.append((moment, charging))
+        day += timedelta(days=1)
+    return changes
 
 
 @dataclass

@@ -12,8 +12,8 @@ from homeassistant.helpers.event import async_track_time_interval
 from homeassistant.helpers.typing import ConfigType, DiscoveryInfoType
 from homeassistant.util import dt as dt_util
 
-from . import DOMAIN
-from .model import Meters, power_at
+from . import DOMAIN, Home
+from .model import power_at
 
 UPDATE = timedelta(seconds=30)
 NAMES = {
@@ -60,7 +60,8 @@ async def async_setup_platform(
     discovery_info: DiscoveryInfoType | None = None,
 ) -> None:
     """Add the meters and keep them moving."""
-    meters: Meters = hass.data[DOMAIN]
+    home: Home = hass.data[DOMAIN]
+    meters = home.meters
     entities = [Meter(meter) for meter in NAMES]
     power = ChargerPower()
 
