@@ -237,7 +237,7 @@ async def test_devices_and_diagnostic_entities_belong_to_subentries(
         registered = er.async_entries_for_device(
             entities, device.id, include_disabled_entities=True
         )
-        keys = {"last_upload", "intervals_waiting", "last_upload_error"}
+        keys = {"last_upload", "intervals_waiting", "upload_errors"}
         if subentry.subentry_type == "house_meter":
             keys |= {*HOUSE_METER_KEYS, "costs_updated"}
         else:
@@ -260,7 +260,7 @@ async def test_devices_and_diagnostic_entities_belong_to_subentries(
     assert by_flatpeak_id == {}
     assert prefixes == {"sensor.house_meter", "sensor.driveway_charger"}
     for prefix in prefixes:
-        for suffix in ("_last_upload", "_intervals_waiting", "_last_upload_error"):
+        for suffix in ("_last_upload", "_intervals_waiting", "_upload_errors"):
             assert entities.async_get(prefix + suffix) is not None
 
 

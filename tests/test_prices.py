@@ -35,7 +35,7 @@ from custom_components.flatpeak.client import (
 )
 from custom_components.flatpeak.const import DOMAIN
 from custom_components.flatpeak.issues import tariff_problem_issue_id
-from custom_components.flatpeak.prices.coordinator import refetch_at
+from custom_components.flatpeak.prices.coordinator import PricePeriod, price_period, refetch_at
 from custom_components.flatpeak.tariff.gate import TariffGate
 from tests.conftest import Emulator
 from tests.helpers import add_sensors, house_meter_subentry, make_entry
@@ -232,6 +232,31 @@ def test_refetch_time_follows_next_update_within_bounds() -> None:
     assert refetch_at(prices(now + timedelta(hours=9), 5), now) == now + timedelta(hours=4)
     assert refetch_at(prices(now + timedelta(hours=9), 0.5), now) == now + timedelta(minutes=15)
     assert refetch_at(Prices("GBP", None, None, []), now) == now + timedelta(minutes=15)
+
+
+def test_price_period_is_what_the_schedule_tells() -> None:
+    """Adjacent slots of one price are one period; a start or an end the schedule does not
+    show (its first slot's start, its last slot's end) is None, and so is the next price
+    across a gap."""
+    t = [MONDAY_3PM + timedelta(hours=h) for h in range(8)]
+
+    def slots(*spans: tuple[int, int, float]) -> Prices:
+        return Prices("GBP", None, None, [PriceSlot(t[a], t[b], p, 1.0) for a, b, p in spans])
+
+    # Given in any order; 0.2 from 1 to 3 in two slots.
+    schedule = slots((3, 4, 0.3), (0, 1, 0.1), (1, 2, 0.2), (2, 3, 0.2), (5, 6, 0.3))
+    assert price_period(schedule, t[1]) == PricePeriod(0.2, t[1], t[3], 0.3)
+    assert price_period(schedule, t[2] + MINUTE) == PricePeriod(0.2, t[1], t[3], 0.3)
+    assert price_period(schedule, t[0]) == PricePeriod(0.1, None, t[1], 0.2)
+    # Followed by a gap: no next price; after the gap a start of its own.
+    assert price_period(schedule, t[3]) == PricePeriod(0.3, t[3], t[4], None)
+    assert price_period(schedule, t[4]) is None
+    assert price_period(schedule, t[5]) == PricePeriod(0.3, t[5], None, None)
+    # One price over the whole schedule: neither its start nor its end is known.
+    assert price_period(slots((0, 2, 0.15), (2, 7, 0.15)), t[3]) == PricePeriod(
+        0.15, None, None, None
+    )
+    assert price_period(slots(), t[0]) is None
 
 
 # -- the sensors over a simulated day ----------------------------------------------------
@@ -568,3 +593,83 @@ async def test_unload_leaves_nothing_running(
     await jump(hass, freezer, london(2025, 6, 3, 0, 30) + SECOND)
     assert snapshot() == before
     assert len(emulator.state.request_log) == requests
+
+
+# -- what the attributes say ---------------------------------------------------------------
+
+EXPORT_TIME_OF_USE = [
+    {
+        "months": ["All"],
+        "days_and_hours": [
+            {
+                "days": ["All"],
+                "hours": [
+                    {"valid_from": "00:00:00", "valid_to": "07:00:00", "rate": [{"fixed": 0.05}]},
+                    {"valid_from": "07:00:00", "valid_to": "00:00:00", "rate": [{"fixed": 0.15}]},
+                ],
+            }
+        ],
+    }
+]
+
+
+def attributes(hass: HomeAssistant, entity_id: str) -> dict[str, Any]:
+    """The price attributes; every time among them is whole seconds."""
+    state = hass.states.get(entity_id)
+    assert state is not None
+    shown = {key: state.attributes[key] for key in ("valid_from", "valid_to", "next_price")}
+    for key in ("valid_from", "valid_to"):
+        if shown[key] is not None:
+            assert "." not in shown[key], shown[key]
+            shown[key] = datetime.fromisoformat(shown[key])
+    return shown
+
+
+async def test_valid_to_is_where_the_price_ends_or_none(
+    hass: HomeAssistant, emulator: Emulator, freezer: FrozenDateTimeFactory
+) -> None:
+    """The demo's flat export rate has its only slot end where the request ends (Flatpeak's
+    slots always have an end): neither start nor end is shown, not an invented time two days
+    ahead. A time-of-use export rate and the import rate show their real start and end, to
+    the second, though set up at an odd moment."""
+    odd = MONDAY_3PM + timedelta(minutes=7, seconds=5, microseconds=654321)
+    entry = await setup_entry(hass, emulator, freezer, start=odd)
+    import_price, export_price = price_entities(hass, entry)
+    assert state_of(hass, export_price) == "0.15"
+    assert attributes(hass, export_price) == {
+        "valid_from": None,
+        "valid_to": None,
+        "next_price": None,
+    }
+    assert attributes(hass, import_price) == {
+        "valid_from": london(2025, 6, 2, 4, 30),  # from the day before set-up
+        "valid_to": london(2025, 6, 2, 16, 0),
+        "next_price": 0.35,
+    }
+
+    location = emulator.state.add_location(
+        emulator.account_id, address_line1="3 Solar Lane", post_code="N3 3CC"
+    )
+    emulator.state.add_tariff_element(location.id, schedule=TARIFF)
+    emulator.state.add_tariff_element(location.id, "EXPORT", EXPORT_TIME_OF_USE)
+    other = await setup_entry(hass, emulator, freezer, location_id=location.id, start=odd)
+    import_price, export_price = price_entities(hass, other)
+    assert attributes(hass, export_price) == {
+        "valid_from": london(2025, 6, 2, 7, 0),
+        "valid_to": london(2025, 6, 3, 0, 0),
+        "next_price": 0.05,
+    }
+    assert attributes(hass, import_price) == {  # one rate all day
+        "valid_from": None,
+        "valid_to": None,
+        "next_price": None,
+    }
+
+    # Past midnight (and the refetch there), the night rate until 07:00.
+    await jump(hass, freezer, london(2025, 6, 3, 0, 0) + 2 * SECOND)
+    assert state_of(hass, export_price) == "0.05"
+    assert attributes(hass, export_price) == {
+        "valid_from": london(2025, 6, 3, 0, 0),
+        "valid_to": london(2025, 6, 3, 7, 0),
+        "next_price": 0.15,
+    }

@@ -20,7 +20,7 @@ from tests.helpers import ev_charger_subentry, house_meter_subentry, make_entry,
 from tests.uploads_helpers import Meter, assert_conserved, setup_house, uploads
 
 WAITING = "sensor.house_meter_intervals_waiting"
-LAST_ERROR = "sensor.house_meter_last_upload_error"
+UPLOAD_ERRORS = "sensor.house_meter_upload_errors"
 BACKOFF_CAP = timedelta(hours=1)
 
 
@@ -60,6 +60,14 @@ def state(hass: HomeAssistant, entity_id: str) -> str:
     found = hass.states.get(entity_id)
     assert found is not None
     return found.state
+
+
+def error_shown(hass: HomeAssistant) -> str | None:
+    """The latest upload error's text, as Upload errors shows it."""
+    found = hass.states.get(UPLOAD_ERRORS)
+    assert found is not None
+    error: str | None = found.attributes.get("error")
+    return error
 
 
 async def jump(hass: HomeAssistant, freezer: FrozenDateTimeFactory, when: datetime) -> None:
@@ -178,14 +186,17 @@ async def test_two_days_of_failures_keep_the_schedule_and_the_diagnostics(
     assert coordinator.diagnostics()["consecutive_failures"] == 45
     assert waiting == sorted(waiting)
     assert waiting[-1] > waiting[-2] > waiting[-3]  # still counting at the end
-    assert "503" in state(hass, LAST_ERROR)
+    # Upload errors counts the failed cycles in a row and shows the latest error.
+    assert state(hass, UPLOAD_ERRORS) == "45"
+    assert "503" in error_shown(hass)
     assert "Traceback" not in caplog.text
     assert "OverflowError" not in caplog.text
 
     emulator.state.faults.clear()
     now += coordinator.update_interval + timedelta(seconds=2)
     await jump(hass, freezer, now)
-    assert state(hass, LAST_ERROR) == "none"
+    assert state(hass, UPLOAD_ERRORS) == "0"
+    assert error_shown(hass) is None
     assert coordinator.diagnostics()["consecutive_failures"] == 0
     assert coordinator.update_interval == timedelta(minutes=15)
     assert int(state(hass, WAITING)) <= 3 * 12  # the last hour at most, still settling
@@ -278,15 +289,14 @@ async def test_session_costs_wait_out_a_429(
     assert sessions(entry).last_update_success
 
 
-# -- errors short enough for a state ----------------------------------------------------
+# -- errors short enough to read ----------------------------------------------------------
 
 
-async def test_a_huge_error_body_gives_a_short_last_upload_error(
+async def test_a_huge_error_body_gives_a_short_upload_error(
     hass: HomeAssistant, emulator: Emulator, freezer: FrozenDateTimeFactory
 ) -> None:
-    """A 10 MB error page: Last upload error says the status and the first words in well
-    under the 255 characters of a state, and is the same text the diagnostics show (not
-    cut off blindly at the state's limit)."""
+    """A 10 MB error page: Upload errors' error says the status and the first words in well
+    under 255 characters, and is the same text the diagnostics show."""
     meter = Meter(hass, freezer)
     entry, _ = await setup_house(hass, emulator, meter)
     coordinator = uploads(entry)
@@ -294,7 +304,8 @@ async def test_a_huge_error_body_gives_a_short_last_upload_error(
     emulator.state.fail_next("/meters/interval", 503, text="Service unavailable. " * 500_000)
     await coordinator.async_refresh()
     await hass.async_block_till_done()
-    shown = state(hass, LAST_ERROR)
+    shown = error_shown(hass)
+    assert shown is not None
     assert len(shown) <= 200
     assert shown.startswith("503")
     assert "Service unavailable" in shown

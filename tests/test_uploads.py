@@ -473,7 +473,7 @@ async def test_cumulative_mode(
 async def test_diagnostic_sensors(
     hass: HomeAssistant, emulator: Emulator, freezer: FrozenDateTimeFactory
 ) -> None:
-    """Last upload, intervals waiting and last error per device, readable during failures."""
+    """Last upload, intervals waiting and upload errors per device, readable during failures."""
     meter = Meter(hass, freezer)
     entry, _ = await setup_house(hass, emulator, meter)
     base = "sensor.house_meter"
@@ -501,11 +501,15 @@ async def test_diagnostic_sensors(
     emulator.state.fail_next("/meters/interval", 500, count=1)
     await uploads(entry).async_refresh()
     assert hass.states.get(f"{base}_intervals_waiting").state == "6"  # 2 periods x 3 streams
-    assert "500" in hass.states.get(f"{base}_last_upload_error").state
+    errors = hass.states.get(f"{base}_upload_errors")
+    assert errors.state == "1"
+    assert "500" in errors.attributes["error"]
     assert hass.states.get(f"{base}_last_upload").state == first_upload
 
     await uploads(entry).async_refresh()
     assert hass.states.get(f"{base}_intervals_waiting").state == "0"
-    assert hass.states.get(f"{base}_last_upload_error").state == "none"
+    errors = hass.states.get(f"{base}_upload_errors")
+    assert errors.state == "0"
+    assert "error" not in errors.attributes
     assert hass.states.get(f"{base}_last_upload").state != first_upload
     assert entry.state is ConfigEntryState.LOADED

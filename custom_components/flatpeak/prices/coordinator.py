@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 import logging
 from typing import TYPE_CHECKING, Any
@@ -33,7 +34,9 @@ if TYPE_CHECKING:
 _LOGGER = logging.getLogger(__name__)
 
 DIRECTIONS = (TariffDirection.IMPORT, TariffDirection.EXPORT)
-# Each request asks from the top of the hour to 48 hours ahead.
+# Each request asks from 24 hours before the top of the hour (so the price valid now shows
+# when it began) to 48 hours after it, in whole hours.
+LOOKBACK = timedelta(hours=24)
 HORIZON = timedelta(hours=48)
 # A schedule is fetched again at Flatpeak's next_update, kept 15 min to 24 h away, or
 # earlier when it would otherwise run out within the hour.
@@ -55,6 +58,46 @@ def refetch_at(prices: Prices, now: datetime) -> datetime:
     end = max((slot.valid_to for slot in prices.slots), default=now)
     wanted = min(wanted, end - ENDING_SOON)
     return min(max(wanted, now + REFRESH_MIN), now + REFRESH_MAX)
+
+
+@dataclass(frozen=True, slots=True)
+class PricePeriod:
+    """The stretch of one price around a moment, as far as the schedule tells.
+
+    ``valid_from`` is None when the price began before the schedule does, ``valid_to`` when
+    it lasts past the schedule's end, ``next_price`` when no slot follows right after.
+    """
+
+    price: float
+    valid_from: datetime | None
+    valid_to: datetime | None
+    next_price: float | None
+
+
+def price_period(prices: Prices, when: datetime) -> PricePeriod | None:
+    """The period of the price valid at ``when``: adjacent slots of the same price are one
+    period (Flatpeak may split a price into several slots). None when no slot covers it."""
+    slots = sorted(prices.slots, key=lambda slot: slot.valid_from)
+    now = next((i for i, slot in enumerate(slots) if slot.valid_from <= when < slot.valid_to), None)
+    if now is None:
+        return None
+    price = slots[now].price
+
+    def joins(before: int, after: int) -> bool:
+        return slots[before].valid_to == slots[after].valid_from
+
+    first = last = now
+    while first > 0 and joins(first - 1, first) and slots[first - 1].price == price:
+        first -= 1
+    while last + 1 < len(slots) and joins(last, last + 1) and slots[last + 1].price == price:
+        last += 1
+    follows = last + 1 < len(slots) and joins(last, last + 1)
+    return PricePeriod(
+        price=price,
+        valid_from=slots[first].valid_from if first > 0 else None,
+        valid_to=slots[last].valid_to if last + 1 < len(slots) else None,
+        next_price=slots[last + 1].price if follows else None,
+    )
 
 
 def next_change(prices: Prices, when: datetime) -> datetime | None:
@@ -156,11 +199,12 @@ class PriceCoordinator(DataUpdateCoordinator[dict[TariffDirection, Prices]]):
 
     async def _async_fetch(self, direction: TariffDirection, now: datetime) -> None:
         """One request for one direction; only import prices speak for the tariff gate."""
+        hour = now.replace(minute=0, second=0, microsecond=0)
         try:
             prices = await self.client.get_prices(
                 self.location_id,
-                now + HORIZON,
-                start=now.replace(minute=0, second=0, microsecond=0),
+                hour + HORIZON,
+                start=hour - LOOKBACK,
                 tariff_direction=direction,
             )
         except FlatpeakTariffError as err:

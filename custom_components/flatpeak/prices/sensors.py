@@ -15,9 +15,9 @@ from homeassistant.core import CALLBACK_TYPE, callback
 from homeassistant.helpers.event import async_track_point_in_utc_time
 from homeassistant.util import dt as dt_util
 
-from ..client import PriceSlot, TariffDirection
+from ..client import TariffDirection
 from ..entity import FlatpeakEntity
-from .coordinator import PriceCoordinator, next_change
+from .coordinator import PriceCoordinator, PricePeriod, next_change, price_period
 
 if TYPE_CHECKING:
     from homeassistant.config_entries import ConfigSubentry
@@ -64,7 +64,9 @@ class FlatpeakPriceSensor(FlatpeakEntity[PriceCoordinator], SensorEntity):
     """The price per kWh valid now, read from the cached schedule.
 
     A timer at the next slot boundary switches the state; no request is made for it.
-    Unavailable while Flatpeak cannot price the location or no slot covers now.
+    Unavailable while Flatpeak cannot price the location or no slot covers now. The
+    attributes say when this price began and ends, and the price after it: as far as the
+    schedule tells, else None (a flat export rate has neither).
     """
 
     # They change with every slot and repeat what the state history already says.
@@ -80,8 +82,7 @@ class FlatpeakPriceSensor(FlatpeakEntity[PriceCoordinator], SensorEntity):
     ) -> None:
         """Belong to the house meter's device."""
         super().__init__(coordinator, subentry, description)
-        self._slot: PriceSlot | None = None
-        self._next: PriceSlot | None = None
+        self._period: PricePeriod | None = None
         self._currency = coordinator.currency
         self._unsub_change: CALLBACK_TYPE | None = None
 
@@ -121,11 +122,10 @@ class FlatpeakPriceSensor(FlatpeakEntity[PriceCoordinator], SensorEntity):
         now = dt_util.utcnow()
         schedule = self.coordinator.schedule(self.entity_description.direction)
         if schedule is None:
-            self._slot = self._next = None
+            self._period = None
             return
         self._currency = schedule.currency_code or self.coordinator.currency
-        self._slot = schedule.slot_at(now)
-        self._next = schedule.slot_at(self._slot.valid_to) if self._slot else None
+        self._period = price_period(schedule, now)
         if (change := next_change(schedule, now)) is not None:
             self._unsub_change = async_track_point_in_utc_time(
                 self.hass, self._async_price_changes, change
@@ -135,13 +135,13 @@ class FlatpeakPriceSensor(FlatpeakEntity[PriceCoordinator], SensorEntity):
     def available(self) -> bool:
         """Only with a price valid now and no tariff problem."""
         return (
-            super().available and self.coordinator.gate.problem is None and self._slot is not None
+            super().available and self.coordinator.gate.problem is None and self._period is not None
         )
 
     @property
     def native_value(self) -> float | None:
         """The price per kWh valid now."""
-        return self._slot.price if self._slot else None
+        return self._period.price if self._period else None
 
     @property
     def native_unit_of_measurement(self) -> str | None:
@@ -150,11 +150,16 @@ class FlatpeakPriceSensor(FlatpeakEntity[PriceCoordinator], SensorEntity):
 
     @property
     def extra_state_attributes(self) -> dict[str, Any] | None:
-        """The current slot and the price after it."""
-        if self._slot is None:
+        """When the current price began and ends, and the price after it."""
+        if self._period is None:
             return None
         return {
-            ATTR_VALID_FROM: self._slot.valid_from.isoformat(),
-            ATTR_VALID_TO: self._slot.valid_to.isoformat(),
-            ATTR_NEXT_PRICE: self._next.price if self._next else None,
+            ATTR_VALID_FROM: _timestamp(self._period.valid_from),
+            ATTR_VALID_TO: _timestamp(self._period.valid_to),
+            ATTR_NEXT_PRICE: self._period.next_price,
         }
+
+
+def _timestamp(when: datetime | None) -> str | None:
+    """ISO 8601 to the second, as HA shows a timestamp sensor's state."""
+    return when.isoformat(timespec="seconds") if when else None

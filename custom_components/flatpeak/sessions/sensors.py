@@ -57,7 +57,8 @@ class FlatpeakSessionCostSensor(FlatpeakEntity[SessionCostCoordinator], SensorEn
 
     @property
     def last_reset(self) -> datetime | None:
-        """The session's start."""
+        """The session's start, exactly (not to the second like the attributes): another
+        last_reset for the same session would start a new cycle and count its cost twice."""
         latest = self.coordinator.latest(self.subentry_id)
         return latest.session.start if latest else None
 
@@ -72,8 +73,9 @@ class FlatpeakSessionCostSensor(FlatpeakEntity[SessionCostCoordinator], SensorEn
         session, cost = latest.session, latest.cost
         attributes: dict[str, Any] = {
             "session_id": session.id,
-            "start": session.start.isoformat(),
-            "end": session.end.isoformat() if session.end else None,
+            # To the second, like every time HA shows (a session starts at a state change).
+            "start": session.start.isoformat(timespec="seconds"),
+            "end": session.end.isoformat(timespec="seconds") if session.end else None,
             "energy_kwh": round(cost.energy_kwh, 6)
             if cost and cost.energy_kwh is not None
             else None,
