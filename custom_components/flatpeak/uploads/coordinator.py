@@ -65,6 +65,7 @@ class DeviceStatus:
     last_success: datetime | None = None
     waiting: int = 0
     last_error: str | None = None
+    errors: int = 0  # cycles in a row that ended with an error for the device
 
 
 @dataclass(slots=True)
@@ -177,12 +178,10 @@ class UploadCoordinator(DataUpdateCoordinator[UploadStatus]):
                 _LOGGER.info("Uploads to Flatpeak work again")
             self._backoff.succeeded()
             self.update_interval = self._interval
-            for stream in streams:
-                self._device(stream.subentry_id).last_success = now
-                refusal = self.uploader.cycle.refusals.get(stream.subentry_id)
-                self._device(stream.subentry_id).last_error = (
-                    None if refusal is None else error_text(refusal)
-                )
+            for subentry_id in {s.subentry_id for s in streams}:
+                self._device(subentry_id).last_success = now
+                refusal = self.uploader.cycle.refusals.get(subentry_id)
+                self._note(subentry_id, None if refusal is None else error_text(refusal))
         self._update_waiting(entry_streams(self.config_entry), now)
         await self._async_save()
         # Published fresh each cycle: what entities and the cost coordinators read is never
@@ -224,8 +223,14 @@ class UploadCoordinator(DataUpdateCoordinator[UploadStatus]):
         return [s for s in entry_streams(self.config_entry) if s.entity_id not in broken]
 
     def _set_error(self, streams: list[Stream], error: str) -> None:
-        for stream in streams:
-            self._device(stream.subentry_id).last_error = error
+        for subentry_id in {s.subentry_id for s in streams}:
+            self._note(subentry_id, error)
+
+    def _note(self, subentry_id: str, error: str | None) -> None:
+        """A cycle's outcome for a device: its error (None: it worked), counted in a row."""
+        device = self._device(subentry_id)
+        device.last_error = error
+        device.errors = device.errors + 1 if error else 0
 
     def _failed(self, streams: list[Stream], now: datetime, err: Exception) -> None:
         """Back off by the retry policy (a 429's Retry-After is the floor); show the error."""

@@ -109,34 +109,13 @@ class FlatpeakUploadSensor(FlatpeakEntity[UploadCoordinator], SensorEntity):
 
 
 class FlatpeakUploadErrorsSensor(FlatpeakEntity[UploadCoordinator], SensorEntity):
-    """How many upload cycles in a row ended with an error for this device: 0 while uploads
-    work. The latest error's text is the ``error`` attribute while there is one.
-
-    Counted from the coordinator's publications (one per cycle) since the entity was added.
-    """
+    """How many upload cycles in a row ended with an error for this device (the upload
+    coordinator counts them): 0 while uploads work. The latest error's text is the ``error``
+    attribute while there is one."""
 
     def __init__(self, coordinator: UploadCoordinator, subentry: ConfigSubentry) -> None:
         """A diagnostic count of the subentry's device."""
         super().__init__(coordinator, subentry, UPLOAD_ERRORS)
-        self._errors = 0
-        self._error: str | None = None
-
-    async def async_added_to_hass(self) -> None:
-        """Count the cycle published before the entity listened, if any."""
-        await super().async_added_to_hass()
-        if self.coordinator.data is not None:
-            self._async_count()
-
-    @callback
-    def _handle_coordinator_update(self) -> None:
-        """A cycle ended: one more error, or none any more."""
-        self._async_count()
-        super()._handle_coordinator_update()
-
-    @callback
-    def _async_count(self) -> None:
-        self._error = _device_status(self.coordinator, self.subentry_id).last_error
-        self._errors = self._errors + 1 if self._error else 0
 
     @property
     def available(self) -> bool:
@@ -146,9 +125,10 @@ class FlatpeakUploadErrorsSensor(FlatpeakEntity[UploadCoordinator], SensorEntity
     @property
     def native_value(self) -> int:
         """Cycles in a row that ended with an error."""
-        return self._errors
+        return _device_status(self.coordinator, self.subentry_id).errors
 
     @property
     def extra_state_attributes(self) -> dict[str, Any] | None:
         """The latest error's text, while there is one."""
-        return {ATTR_ERROR: self._error} if self._error else None
+        error = _device_status(self.coordinator, self.subentry_id).last_error
+        return {ATTR_ERROR: error} if error else None
