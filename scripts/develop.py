@@ -520,15 +520,12 @@ async def add_charging_history(ha: HomeAssistant, entry_id: str, history_days: i
 def unpriced_sessions(diagnostics: dict[str, Any]) -> list[dict[str, Any]]:
     """The charger's sessions (the last few) not priced yet: finished ones without a final
     cost, an open one never asked for (its first minutes may have nothing to price)."""
-    costs = {c["session"]: c for items in diagnostics["session_costs"].values() for c in items}
+    # Each session of the book carries its cost's fields ("final" among them) once asked for.
     return [
         session
-        for items in diagnostics["uploads"]["sessions"].values()
+        for items in diagnostics["sessions"].values()
         for session in items
-        if not (
-            costs.get(session["id"], {}).get("final")
-            or (session["end"] is None and session["id"] in costs)
-        )
+        if not (session.get("final") or (session["end"] is None and "final" in session))
     ]
 
 
@@ -540,7 +537,7 @@ async def wait_for_sessions(
     while True:
         diagnostics = (await ha.rest("GET", f"/api/diagnostics/config_entry/{entry_id}"))["data"]
         if not (waiting := unpriced_sessions(diagnostics)):
-            return sum(len(items) for items in diagnostics["uploads"]["sessions"].values())
+            return sum(len(items) for items in diagnostics["sessions"].values())
         if time.monotonic() > deadline:
             raise DevelopError(f"charging sessions still without a final cost: {waiting}")
         # Debounced by the coordinator: a cycle now, then one every 10 s at most.
