@@ -19,8 +19,8 @@ from tests.conftest import Emulator
 from tests.helpers import ev_charger_subentry, house_meter_subentry, make_entry, new_device
 from tests.uploads_helpers import Meter, assert_conserved, setup_house, uploads
 
-WAITING = "sensor.house_meter_intervals_waiting"
-LAST_ERROR = "sensor.house_meter_last_upload_error"
+WAITING = "sensor.1_test_street_intervals_waiting"
+LAST_ERROR = "sensor.1_test_street_last_upload_error"
 BACKOFF_CAP = timedelta(hours=1)
 
 
