@@ -60,7 +60,8 @@ ADVANCED = "advanced"
 MAX_TEXT_LENGTH = 256
 HOUSE_METER_SENSORS = (CONF_GRID_IMPORT, CONF_GRID_EXPORT, CONF_SOLAR)
 ENERGY_FIELDS = (*HOUSE_METER_SENSORS, CONF_CHARGER_ENERGY)
-_TIME_CLASSES = {SensorDeviceClass.TIMESTAMP, SensorDeviceClass.DATE}
+# A sensor that can say "charging": no device class, or a list of named states.
+_STATE_CLASSES_OF_TEXT = {None, SensorDeviceClass.ENUM}
 
 
 # -- talking to Flatpeak from a form ----------------------------------------------------
@@ -214,7 +215,8 @@ def energy_field(
 def not_session_entities(hass: HomeAssistant, current: str | None = None) -> list[str]:
     """What the session entity picker leaves out: this integration's own entities (its
     costs and upload status) and sensors that measure something (a unit, a state class, a
-    time), which never say whether a car charges. ``current`` stays choosable."""
+    device class other than enum, such as a time), which never say whether a car charges.
+    ``current`` stays choosable."""
     registry = er.async_get(hass)
     own = {entry.entity_id for entry in registry.entities.values() if entry.platform == DOMAIN}
     measuring = {
@@ -222,7 +224,7 @@ def not_session_entities(hass: HomeAssistant, current: str | None = None) -> lis
         for state in hass.states.async_all("sensor")
         if state.attributes.get(ATTR_UNIT_OF_MEASUREMENT)
         or state.attributes.get(ATTR_STATE_CLASS)
-        or state.attributes.get(ATTR_DEVICE_CLASS) in _TIME_CLASSES
+        or state.attributes.get(ATTR_DEVICE_CLASS) not in _STATE_CLASSES_OF_TEXT
     }
     return sorted((own | measuring) - {current})
 
