@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import AsyncGenerator
+import re
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
