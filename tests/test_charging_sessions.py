@@ -26,8 +26,8 @@ from tests.conftest import Emulator
 from tests.helpers import ENERGY, ev_charger_subentry, house_meter_subentry, make_entry, new_device
 from tests.uploads_helpers import Meter, uploads
 
-SESSION_COST = "sensor.driveway_charger_session_cost"
-EVENT = "event.driveway_charger_charging_session"
+SESSION_COST = "sensor.1_test_street_driveway_charger_session_cost"
+EVENT = "event.1_test_street_driveway_charger_charging_session"
 
 
 def session_requests(emulator: Emulator) -> int:
@@ -185,7 +185,7 @@ async def test_session_across_midnight_priced_by_flatpeak_event_once(
     assert session_requests(emulator) == before
     assert len(fired) == 1
     # Charging cost today: the hours after local midnight of the charger's cost statistic.
-    today = hass.states.get("sensor.driveway_charger_charging_cost_today")
+    today = hass.states.get("sensor.1_test_street_driveway_charger_charging_cost_today")
     assert today is not None
 
 

@@ -1,7 +1,8 @@
-"""Flatpeak Connect in the config flow: the external step and its callback view."""
+"""Flatpeak Connect in the config flow: the progress step and its callback view."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncGenerator
 import re
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -26,6 +27,28 @@ from tests.test_config_flow import (  # noqa: F401  # _uploads_settle: fixture
 CALLBACK = "/api/flatpeak/connect"
 
 
+@pytest.fixture(autouse=True)
+async def _flows_end(
+    hass: HomeAssistant,
+    _uploads_settle: None,  # noqa: F811 - ends before that one waits
+) -> AsyncGenerator[None]:
+    """Close the flows a test leaves waiting for Connect: their progress task is a background
+    task that waits for the browser, which never comes back in a test that stops early."""
+    yield
+    for flow in hass.config_entries.flow.async_progress():
+        hass.config_entries.flow.async_abort(flow["flow_id"])
+
+
+def connect_page(result: dict[str, Any]) -> str:
+    """The Connect page the progress step links to."""
+    return str(result["description_placeholders"]["connect_url"])
+
+
+def issued_token(result: dict[str, Any]) -> str:
+    """The Connect token in the page the progress step links to."""
+    return parse_qs(urlsplit(connect_page(result)).query)["fp_cot"][0]
+
+
 async def set_url(hass: HomeAssistant) -> None:
     """Give HA an address, so Connect has somewhere to send the browser back."""
     await async_process_ha_core_config(hass, {"external_url": "https://ha.example.org"})
@@ -37,8 +60,10 @@ async def to_connect(hass: HomeAssistant, emulator: Emulator) -> tuple[dict[str,
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {"location": "connect"}
     )
-    assert result["type"] is FlowResultType.EXTERNAL_STEP
-    return result, parse_qs(urlsplit(result["url"]).query)["fp_cot"][0]
+    assert result["type"] is FlowResultType.SHOW_PROGRESS
+    assert result["step_id"] == "connect"
+    assert result["progress_action"] == "connect"
+    return result, issued_token(result)
 
 
 def step_of(hass: HomeAssistant, flow_id: str) -> str | None:
@@ -46,7 +71,14 @@ def step_of(hass: HomeAssistant, flow_id: str) -> str | None:
     return hass.config_entries.flow.async_get(flow_id).get("step_id")
 
 
-async def test_connect_external_step_end_to_end(
+async def come_back(hass: HomeAssistant, client: Any, flow_id: str, token: str) -> None:
+    """The browser returns from Connect with the token, and HA moves the flow on."""
+    response = await client.get(f"{CALLBACK}?flow_id={flow_id}&fp_cot={token}")
+    assert response.status == 200
+    await hass.async_block_till_done()
+
+
+async def test_connect_progress_step_end_to_end(
     hass: HomeAssistant, emulator: Emulator, hass_client_no_auth: Any
 ) -> None:
     """Connect page → choice → redirect to HA → token exchanged → new location used."""
@@ -56,10 +88,14 @@ async def test_connect_external_step_end_to_end(
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {"location": "connect"}
     )
-    assert result["type"] is FlowResultType.EXTERNAL_STEP
-    page_url = result["url"]
+    assert result["type"] is FlowResultType.SHOW_PROGRESS
+    page_url = connect_page(result)
     assert page_url.startswith(f"{emulator.base_url}/connect")
-    token = parse_qs(urlsplit(page_url).query)["fp_cot"][0]
+    token = issued_token(result)
+    # the frontend asks again while the browser is away: same page, same token
+    again = await hass.config_entries.flow.async_configure(result["flow_id"])
+    assert again["type"] is FlowResultType.SHOW_PROGRESS
+    assert connect_page(again) == page_url
 
     async with aiohttp.ClientSession() as browser:
         async with browser.get(page_url) as page:
@@ -141,20 +177,16 @@ async def test_callback_for_a_flow_not_at_connect(
     assert step_of(hass, elsewhere["flow_id"]) == "location"
 
 
-async def test_flow_ignores_a_foreign_token(hass: HomeAssistant, emulator: Emulator) -> None:
-    """Even handed to the flow directly, a token it was not issued does not finish Connect."""
+async def test_only_the_callback_finishes_connect(hass: HomeAssistant, emulator: Emulator) -> None:
+    """Handed to the flow directly, no token (not even its own) finishes Connect: only the
+    browser coming back through the callback view does."""
     await set_url(hass)
     result, token = await to_connect(hass, emulator)
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], {"connect_token": "cot_000000000000000000000000"}
-    )
-    assert result["type"] is FlowResultType.EXTERNAL_STEP
-    assert result["step_id"] == "connect"
-    assert parse_qs(urlsplit(result["url"]).query)["fp_cot"] == [token]
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], {"connect_token": token}
-    )
-    assert result["type"] is FlowResultType.EXTERNAL_STEP_DONE
+    for sent in ({"connect_token": "cot_000000000000000000000000"}, {"connect_token": token}):
+        result = await hass.config_entries.flow.async_configure(result["flow_id"], sent)
+        assert result["type"] is FlowResultType.SHOW_PROGRESS
+        assert result["step_id"] == "connect"
+        assert issued_token(result) == token
 
 
 async def test_forgotten_with_the_flow(
@@ -171,7 +203,10 @@ async def test_forgotten_with_the_flow(
 
 
 async def test_connect_unexpected_errors(
-    hass: HomeAssistant, emulator: Emulator, monkeypatch: pytest.MonkeyPatch
+    hass: HomeAssistant,
+    emulator: Emulator,
+    monkeypatch: pytest.MonkeyPatch,
+    hass_client_no_auth: Any,
 ) -> None:
     """A non-Flatpeak error while starting or finishing Connect aborts cleanly."""
     await set_url(hass)
@@ -184,16 +219,16 @@ async def test_connect_unexpected_errors(
     assert result["reason"] == "connect_failed"
 
     result, token = await to_connect(hass, emulator)
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], {"connect_token": token}
-    )
+    await come_back(hass, await hass_client_no_auth(), result["flow_id"], token)
     poison_next_call(monkeypatch)
     result = await hass.config_entries.flow.async_configure(result["flow_id"])
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "connect_failed"
 
 
-async def test_connect_aborts(hass: HomeAssistant, emulator: Emulator) -> None:
+async def test_connect_aborts(
+    hass: HomeAssistant, emulator: Emulator, hass_client_no_auth: Any
+) -> None:
     """No HA URL, Connect refused, and an unfinished Connect session each abort clearly."""
     result = await to_location(hass, emulator)
     hass.config.api = None  # no internal, external or local URL known
@@ -215,12 +250,9 @@ async def test_connect_aborts(hass: HomeAssistant, emulator: Emulator) -> None:
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {"location": "connect"}
     )
-    token = parse_qs(urlsplit(result["url"]).query)["fp_cot"][0]
     # the browser came back without the customer finishing Connect
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], {"connect_token": token}
-    )
-    assert result["type"] is FlowResultType.EXTERNAL_STEP_DONE
+    await come_back(hass, await hass_client_no_auth(), result["flow_id"], issued_token(result))
+    assert step_of(hass, result["flow_id"]) == "connect_finish"
     result = await hass.config_entries.flow.async_configure(result["flow_id"])
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "connect_failed"

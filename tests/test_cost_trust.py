@@ -101,7 +101,7 @@ async def statistic_hours(hass: HomeAssistant, house: str) -> dict[datetime, flo
 
 
 def cost_today(hass: HomeAssistant) -> str:
-    state = hass.states.get("sensor.house_meter_cost_today")
+    state = hass.states.get("sensor.1_test_street_cost_today")
     assert state is not None
     return state.state
 
@@ -350,7 +350,7 @@ async def test_today_and_this_month_equal_flatpeak_from_local_midnight(
         assert day_figure > 0
         assert month_figure > day_figure
         assert float(cost_today(hass)) == pytest.approx(day_figure, abs=1e-4)
-        month_state = hass.states.get("sensor.house_meter_cost_this_month")
+        month_state = hass.states.get("sensor.1_test_street_cost_this_month")
         assert month_state is not None
         assert float(month_state.state) == pytest.approx(month_figure, abs=1e-4)
 

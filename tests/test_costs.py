@@ -327,7 +327,7 @@ async def test_cost_sensors_equal_the_statistics(
     midnight = datetime(2025, 6, 2, 23, 0, tzinfo=UTC)  # 3 June 00:00 BST
     month = datetime(2025, 5, 31, 23, 0, tzinfo=UTC)  # 1 June 00:00 BST
     rows = await hourly(hass, stat_id(house, "grid_import_cost"), month, now)
-    today = hass.states.get("sensor.house_meter_cost_today")
+    today = hass.states.get("sensor.1_test_street_cost_today")
     assert today is not None
     assert today.attributes["device_class"] == "monetary"
     assert today.attributes["state_class"] == "total"
@@ -337,14 +337,14 @@ async def test_cost_sensors_equal_the_statistics(
         r["state"] for r in rows if datetime.fromtimestamp(r["start"], UTC) >= midnight
     )
     assert float(today.state) == pytest.approx(expected_today, abs=1e-6)
-    this_month = hass.states.get("sensor.house_meter_cost_this_month")
+    this_month = hass.states.get("sensor.1_test_street_cost_this_month")
     assert this_month is not None
     assert datetime.fromisoformat(this_month.attributes["last_reset"]) == month
     assert float(this_month.state) == pytest.approx(sum(r["state"] for r in rows), abs=1e-6)
     assert float(this_month.state) == pytest.approx(
         await flatpeak_cost(hass, emulator, house, (month, now)), abs=1e-6
     )
-    export_today = hass.states.get("sensor.house_meter_export_value_today")
+    export_today = hass.states.get("sensor.1_test_street_export_value_today")
     assert export_today is not None
     assert float(export_today.state) > 0
 
@@ -354,7 +354,7 @@ async def test_cost_sensors_equal_the_statistics(
 
     async_fire_time_changed(hass)
     await hass.async_block_till_done()
-    today = hass.states.get("sensor.house_meter_cost_today")
+    today = hass.states.get("sensor.1_test_street_cost_today")
     assert today is not None
     assert datetime.fromisoformat(today.attributes["last_reset"]) == datetime(
         2025, 6, 3, 23, 0, tzinfo=UTC
@@ -557,17 +557,17 @@ async def test_flatpeak_failing_leaves_the_statistics_and_comes_back(
     await costs(entry).async_refresh()
     statistic = stat_id(house, "grid_import_cost")
     before = await hourly(hass, statistic, day, day + 6 * HOUR)
-    assert float(hass.states.get("sensor.house_meter_cost_today").state) > 0
+    assert float(hass.states.get("sensor.1_test_street_cost_today").state) > 0
 
     emulator.state.fail_next("/costs/*", 503)
     await submit(hass, emulator, house, (day + 5 * HOUR, day + 5 * HOUR + 2 * FIVE), 0.1)
     await costs(entry).async_refresh()
-    assert hass.states.get("sensor.house_meter_cost_today").state == "unavailable"
+    assert hass.states.get("sensor.1_test_street_cost_today").state == "unavailable"
     assert await hourly(hass, statistic, day, day + 6 * HOUR) == before
 
     freezer.tick(timedelta(minutes=2))  # past the retry policy's first delay
     await costs(entry).async_refresh()
-    today = hass.states.get("sensor.house_meter_cost_today")
+    today = hass.states.get("sensor.1_test_street_cost_today")
     assert today.state != "unavailable"
     after = await hourly(hass, statistic, day, day + 6 * HOUR)
     assert_continuous(after)

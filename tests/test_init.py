@@ -232,8 +232,13 @@ async def test_devices_and_diagnostic_entities_belong_to_subentries(
         assert domain == DOMAIN
         subentry = by_flatpeak_id.pop(flatpeak_id)
         assert device_subentries(device, entry.entry_id) == {subentry.subentry_id}
-        assert device.name == subentry.title
-        assert device.entry_type is dr.DeviceEntryType.SERVICE
+        # named after the location ("1 Test Street, London"), a real device (no service)
+        assert device.name == (
+            "1 Test Street"
+            if subentry.subentry_type == "house_meter"
+            else f"1 Test Street {subentry.title}"
+        )
+        assert device.entry_type is None
         registered = er.async_entries_for_device(
             entities, device.id, include_disabled_entities=True
         )
@@ -258,7 +263,7 @@ async def test_devices_and_diagnostic_entities_belong_to_subentries(
             if e.entity_id.endswith("_last_upload")
         }
     assert by_flatpeak_id == {}
-    assert prefixes == {"sensor.house_meter", "sensor.driveway_charger"}
+    assert prefixes == {"sensor.1_test_street", "sensor.1_test_street_driveway_charger"}
     for prefix in prefixes:
         for suffix in ("_last_upload", "_intervals_waiting", "_upload_errors"):
             assert entities.async_get(prefix + suffix) is not None
@@ -307,7 +312,7 @@ async def test_unload_stops_uploads(
     assert await hass.config_entries.async_unload(entry.entry_id)
     assert entry.state is ConfigEntryState.NOT_LOADED
     assert not hasattr(entry, "runtime_data")
-    assert hass.states.get("sensor.house_meter_intervals_waiting").state == "unavailable"
+    assert hass.states.get("sensor.1_test_street_intervals_waiting").state == "unavailable"
     requests = len(emulator.state.request_log)
     records = len(emulator.state.records())
     for n in range(12):  # an hour of new energy

@@ -19,8 +19,8 @@ from tests.conftest import Emulator
 from tests.helpers import ev_charger_subentry, house_meter_subentry, make_entry, new_device
 from tests.uploads_helpers import Meter, assert_conserved, setup_house, uploads
 
-WAITING = "sensor.house_meter_intervals_waiting"
-UPLOAD_ERRORS = "sensor.house_meter_upload_errors"
+WAITING = "sensor.1_test_street_intervals_waiting"
+UPLOAD_ERRORS = "sensor.1_test_street_upload_errors"
 BACKOFF_CAP = timedelta(hours=1)
 
 

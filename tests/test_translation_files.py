@@ -809,20 +809,28 @@ def _ancestors(name: str) -> set[str]:
 
 @cache
 def flow_supplies() -> dict[Key, dict[str, list[Supply]]]:
-    """Per flow section: the steps it shows (``step_id`` with ``description_placeholders``)
-    and the aborts it returns (``reason`` with ``description_placeholders``)."""
+    """Per flow section: the steps it shows (``step_id`` with ``description_placeholders``),
+    the progress it shows (``progress_action`` with them) and the aborts it returns
+    (``reason`` with them)."""
     sections = flow_sections()
     shown: list[tuple[ast.Call, Function]] = []
+    progress: list[tuple[ast.Call, Function]] = []
     aborted: list[tuple[ast.Call, Function]] = []
     for call, function in _all_calls():
         if _called(call) in SHOWN:
             shown.append((call, function))
+        if _called(call) == "async_show_progress":
+            progress.append((call, function))
         elif _called(call) == "async_abort":
             aborted.append((call, function))
     found: dict[Key, dict[str, list[Supply]]] = {
-        section: {"step": [], "abort": []} for section in sections.values()
+        section: {"step": [], "progress": [], "abort": []} for section in sections.values()
     }
-    for kind, calls, key in (("step", shown, "step_id"), ("abort", aborted, "reason")):
+    for kind, calls, key in (
+        ("step", shown, "step_id"),
+        ("progress", progress, "progress_action"),
+        ("abort", aborted, "reason"),
+    ):
         for call, function in calls:
             owners = [
                 section
@@ -1069,8 +1077,9 @@ def test_raised_with_every_placeholder_they_name(section: str) -> None:
 
 
 def test_flow_texts_name_only_placeholders_their_step_passes() -> None:
-    """A step's texts use its form's ``description_placeholders``; an error's those of every
-    form of its flow; an abort's those of every abort with that reason."""
+    """A step's texts use its form's ``description_placeholders``; a progress text those of
+    its progress step; an error's those of every form of its flow; an abort's those of every
+    abort with that reason."""
     problems = []
     for flow, section in flow_sections().items():
         shown = flow_supplies()[section]
@@ -1085,6 +1094,8 @@ def test_flow_texts_name_only_placeholders_their_step_passes() -> None:
                 matching = [s for s in shown["step"] if s.names(rest[1])]
             elif rest[0] == "error":
                 matching = shown["step"]
+            elif rest[0] == "progress":
+                matching = [s for s in shown["progress"] if s.names(rest[1])]
             elif rest[0] == "abort":
                 matching = [s for s in shown["abort"] if s.names(rest[1])]
             else:
@@ -1133,6 +1144,10 @@ def test_reader_finds_what_the_code_passes() -> None:
         ("config_subentries", "house_meter"),
         ("config_subentries", "ev_charger"),
     }
+    assert any(
+        s.names("connect") and s.placeholders == {"connect_url"}
+        for s in flow_supplies()[("config",)]["progress"]
+    )
     config = flow_supplies()[("config",)]["step"]
     assert any(
         s.names("reauth_confirm") and s.placeholders == {"location", "dashboard_url"}

@@ -130,7 +130,11 @@ def _scan_call(call: ast.Call, node: Node, parameters: dict[str, list[str]]) -> 
             node.aborts.update(_literals(value))
         elif key in ERROR_PARAMETERS:
             node.errors.update(_literals(value))
-        elif key == "step_id" and called in {"async_show_form", "async_external_step"}:
+        elif key == "step_id" and called in {
+            "async_show_form",
+            "async_external_step",
+            "async_show_progress",
+        }:
             node.steps.update(_literals(value))
         elif key == "errors" and isinstance(value, ast.Dict):
             for entry in value.values:

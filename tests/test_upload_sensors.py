@@ -44,7 +44,7 @@ async def test_upload_errors_replaces_last_upload_error_and_counts_failed_cycles
     assert registry.async_get(old.entity_id) is None
     assert hass.states.get(old.entity_id) is None
     errors_id = registry.async_get_entity_id("sensor", DOMAIN, f"{device_id}_upload_errors")
-    assert errors_id == "sensor.house_meter_upload_errors"
+    assert errors_id == "sensor.1_test_street_upload_errors"
     errors = registry.async_get(errors_id)
     assert errors is not None
     assert errors.entity_category is EntityCategory.DIAGNOSTIC

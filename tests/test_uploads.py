@@ -476,7 +476,7 @@ async def test_diagnostic_sensors(
     """Last upload, intervals waiting and upload errors per device, readable during failures."""
     meter = Meter(hass, freezer)
     entry, _ = await setup_house(hass, emulator, meter)
-    base = "sensor.house_meter"
+    base = "sensor.1_test_street"
     registry = er.async_get(hass)
     # Off by default (a timestamp would write a logbook line every cycle); a user may enable it.
     assert (

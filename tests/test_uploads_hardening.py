@@ -210,7 +210,7 @@ async def test_zero_periods_are_sent_and_progress_keeps_up(
         stream = [r for r in records if r["tariff_direction"] == tariff]
         assert len(stream) == 25
         assert {r["energy_wh"] for r in stream} == {0}
-    assert hass.states.get("sensor.house_meter_intervals_waiting").state == "0"
+    assert hass.states.get("sensor.1_test_street_intervals_waiting").state == "0"
     await assert_conserved(hass, emulator, device_id, meter)
 
 
@@ -428,10 +428,10 @@ async def test_sensors_without_history_leave_little_waiting(
     )
     assert await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done(wait_background_tasks=True)
-    waiting = int(hass.states.get("sensor.house_meter_intervals_waiting").state)
+    waiting = int(hass.states.get("sensor.1_test_street_intervals_waiting").state)
     assert waiting <= 3 * 12
     for n in range(1, 4):
         await meter.period(house_values(n))
     await uploads(entry).async_refresh()
-    assert hass.states.get("sensor.house_meter_intervals_waiting").state == "0"
+    assert hass.states.get("sensor.1_test_street_intervals_waiting").state == "0"
     await assert_conserved(hass, emulator, device_id, meter)

@@ -147,11 +147,15 @@ async def _async_reload(hass: HomeAssistant, entry: FlatpeakConfigEntry) -> None
 
 
 def _async_register_devices(hass: HomeAssistant, entry: FlatpeakConfigEntry) -> None:
-    """One HA device per subentry, so its entities have a home and removal cleans up."""
+    """One HA device per subentry, so its entities have a home and removal cleans up.
+
+    Devices registered before are updated: their name (after the entry's title) and, for
+    devices once registered as services, their type. Entity ids stay as they are.
+    """
     registry = dr.async_get(hass)
     for subentry in entry.subentries.values():
         registry.async_get_or_create(
             config_entry_id=entry.entry_id,
             config_subentry_id=subentry.subentry_id,
-            **subentry_device_info(subentry),
+            **subentry_device_info(hass, entry, subentry),
         )

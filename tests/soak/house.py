@@ -115,7 +115,7 @@ SENSORS = {
     "ev_charger": "sensor.charger_energy",
 }
 CHARGING = "binary_sensor.charging"
-CHARGER_EVENT = "event.driveway_charger_charging_session"
+CHARGER_EVENT = "event.1_test_street_driveway_charger_charging_session"
 CHARGER_KW = 7.0
 
 # Per 5-minute period: the chance that an API fault is armed (one at a time).

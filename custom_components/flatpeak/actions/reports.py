@@ -81,8 +81,11 @@ def flatpeak_device(call: ServiceCall, entry: FlatpeakConfigEntry) -> str:
             if subentry.subentry_type == SUBENTRY_HOUSE_METER:
                 return str(flatpeak_id)
         return entry.runtime_data.location.id
-    device = dr.async_get(call.hass).async_get(device_id)
-    if device is not None and entry.entry_id in device.config_entries:
+    # The entry's devices as the registry lists them, on every supported line: a device's
+    # own ``config_entries`` is deprecated (HA warns, and it goes in 2027.10).
+    registry = dr.async_get(call.hass)
+    devices = dr.async_entries_for_config_entry(registry, entry.entry_id)
+    if (device := next((d for d in devices if d.id == device_id), None)) is not None:
         for domain, identifier in device.identifiers:
             if domain == DOMAIN and identifier in ids:
                 return str(identifier)

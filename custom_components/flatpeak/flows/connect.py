@@ -1,13 +1,18 @@
 """Flatpeak Connect for the config flow: the callback URL, issued tokens and the callback view.
 
-The flow asks Flatpeak for a Connect token and sends the person to the Connect page. Flatpeak
-sends their browser back to :data:`CONNECT_CALLBACK_PATH` with the flow id and the token; the
-view resumes the flow only when that flow is waiting at its Connect step and the token is the
-one it was issued. Anything else gets a short page and leaves every flow as it was.
+The flow asks Flatpeak for a Connect token and shows a progress step with a link to the
+Connect page (a progress step, not an external one: Home Assistant's frontend gives external
+steps no title of their own from 2025.6 on, and on 2025.4 their title runs under the help
+icon). Flatpeak sends the browser back to :data:`CONNECT_CALLBACK_PATH` with the flow id and
+the token; the view lets the flow go on only when that flow is waiting at its Connect step
+and the token is the one it was issued. Anything else gets a short page and leaves every flow
+as it was.
 """
 
 from __future__ import annotations
 
+import asyncio
+from dataclasses import dataclass, field
 import hmac
 import logging
 
@@ -22,12 +27,25 @@ from ..const import DOMAIN
 
 _LOGGER = logging.getLogger(__name__)
 
-CONF_CONNECT_TOKEN = "connect_token"
 CONNECT_STEP = "connect"
 CONNECT_CALLBACK_PATH = "/api/flatpeak/connect"
 _VIEW_REGISTERED: HassKey[bool] = HassKey(f"{DOMAIN}_connect_view")
-# flow id -> the Connect token that flow was issued, for as long as the flow exists
-_ISSUED: HassKey[dict[str, str]] = HassKey(f"{DOMAIN}_connect_tokens")
+
+
+@dataclass(slots=True)
+class Issued:
+    """The Connect token a flow was issued, and whether its browser came back with it."""
+
+    token: str
+    returned: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def async_wait(self) -> None:
+        """Return once the callback view has seen this token (the flow's progress task)."""
+        await self.returned.wait()
+
+
+# flow id -> what that flow was issued, for as long as the flow exists
+_ISSUED: HassKey[dict[str, Issued]] = HassKey(f"{DOMAIN}_connect_tokens")
 
 
 def callback_url(hass: HomeAssistant, flow_id: str) -> str:
@@ -37,12 +55,13 @@ def callback_url(hass: HomeAssistant, flow_id: str) -> str:
 
 
 @callback
-def async_remember_token(hass: HomeAssistant, flow_id: str, token: str) -> None:
+def async_remember_token(hass: HomeAssistant, flow_id: str, token: str) -> Issued:
     """Note the token a flow was issued; registers the callback view on first use."""
     if not hass.data.get(_VIEW_REGISTERED):
         hass.http.register_view(FlatpeakConnectCallbackView())
         hass.data[_VIEW_REGISTERED] = True
-    hass.data.setdefault(_ISSUED, {})[flow_id] = token
+    issued = hass.data.setdefault(_ISSUED, {})[flow_id] = Issued(token)
+    return issued
 
 
 @callback
@@ -69,14 +88,14 @@ def _page(status: int, message: str, *, close: bool = False) -> web.Response:
 
 
 class FlatpeakConnectCallbackView(HomeAssistantView):
-    """Where Flatpeak Connect sends the browser back; resumes the waiting config flow."""
+    """Where Flatpeak Connect sends the browser back; lets the waiting config flow go on."""
 
     url = CONNECT_CALLBACK_PATH
     name = "api:flatpeak:connect"
     requires_auth = False  # the browser arrives from Flatpeak; the issued token is the proof
 
     async def get(self, request: web.Request) -> web.Response:
-        """Hand the Connect token to the flow named in ``flow_id`` if it is that flow's."""
+        """Tell the flow named in ``flow_id`` its browser is back, if the token is that flow's."""
         hass = request.app[KEY_HASS]
         flow_id = request.query.get("flow_id", "")
         token = request.query.get("fp_cot")
@@ -88,15 +107,17 @@ class FlatpeakConnectCallbackView(HomeAssistantView):
                 "This Flatpeak Connect session has ended. Go back to Home Assistant and "
                 "start the Flatpeak set-up again.",
             )
-        if not tokens_match(token, hass.data.get(_ISSUED, {}).get(flow_id)):
+        issued = hass.data.get(_ISSUED, {}).get(flow_id)
+        if issued is None or not tokens_match(token, issued.token):
             _LOGGER.warning("Flatpeak Connect callback with a token this flow was not issued")
             return _page(
                 400,
                 "This link does not belong to the Flatpeak set-up waiting in Home Assistant.",
             )
-        if flow.get("step_id") != CONNECT_STEP:
+        if flow.get("step_id") != CONNECT_STEP or issued.returned.is_set():
             return _page(
                 409, "Home Assistant already has this Flatpeak Connect result; close this window."
             )
-        await hass.config_entries.flow.async_configure(flow_id, {CONF_CONNECT_TOKEN: token})
+        # The flow's progress task ends; Home Assistant then moves the flow on by itself.
+        issued.returned.set()
         return _page(200, "Flatpeak Connect is done; you can close this window.", close=True)

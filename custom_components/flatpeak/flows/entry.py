@@ -6,8 +6,8 @@ flows are in ``subentries.py``, the options in ``options.py``.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
-import logging
 from typing import Any
 
 from homeassistant.config_entries import ConfigEntry, ConfigFlowResult, ConfigSubentryFlow
@@ -37,14 +37,7 @@ from ..const import (
     SUBENTRY_HOUSE_METER,
 )
 from ..sensors_map import async_dashboard_defaults, energy_sensors
-from .connect import (
-    CONF_CONNECT_TOKEN,
-    CONNECT_STEP,
-    async_forget_token,
-    async_remember_token,
-    callback_url,
-    tokens_match,
-)
+from .connect import CONNECT_STEP, async_forget_token, async_remember_token, callback_url
 from .credentials import CredentialsFlow
 from .devices import async_reference_id, async_register_device
 from .forms import (
@@ -57,8 +50,6 @@ from .forms import (
 )
 from .options import FlatpeakOptionsFlow
 from .subentries import EvChargerSubentryFlow, HouseMeterSubentryFlow
-
-_LOGGER = logging.getLogger(__name__)
 
 CONF_LOCATION = "location"
 PICK_CONNECT = "connect"
@@ -95,6 +86,7 @@ class FlatpeakConfigFlow(CredentialsFlow, domain=DOMAIN):
         self._location: Location | None = None
         self._connect_token: str | None = None
         self._connect_page = ""
+        self._connect_wait: asyncio.Task[None] | None = None
 
     @staticmethod
     @callback
@@ -265,28 +257,39 @@ class FlatpeakConfigFlow(CredentialsFlow, domain=DOMAIN):
     async def async_step_connect(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
-        """Send the person to Flatpeak Connect; the callback view brings the token back."""
+        """Link to Flatpeak Connect and wait until the callback view sees the browser back.
+
+        Nothing typed or sent to this step moves it on: only the browser coming back with
+        the token this flow was issued (see ``connect.py``) ends its progress task.
+        """
         assert self._client is not None
         client = self._client
-        if user_input is not None:
-            if not tokens_match(user_input.get(CONF_CONNECT_TOKEN), self._connect_token):
-                # An external step may only wait on or finish: keep waiting for our token.
-                _LOGGER.warning("Ignored a Flatpeak Connect token this flow was not issued")
-                return self.async_external_step(step_id=CONNECT_STEP, url=self._connect_page)
-            return self.async_external_step_done(next_step_id="connect_finish")
-        try:
-            back = callback_url(self.hass, self.flow_id)
-        except NoURLAvailableError:
-            return self.async_abort(reason="no_url_available")
-        token = await async_ask_flatpeak(
-            lambda: client.create_connect_token(back), {}, "starting Flatpeak Connect"
-        )
-        if token is None:
-            return self.async_abort(reason="connect_failed")
-        self._connect_token = token.connect_token
-        self._connect_page = client.connect_page_url(token.connect_token)
-        async_remember_token(self.hass, self.flow_id, token.connect_token)
-        return self.async_external_step(step_id=CONNECT_STEP, url=self._connect_page)
+        if self._connect_wait is None:
+            try:
+                back = callback_url(self.hass, self.flow_id)
+            except NoURLAvailableError:
+                return self.async_abort(reason="no_url_available")
+            token = await async_ask_flatpeak(
+                lambda: client.create_connect_token(back), {}, "starting Flatpeak Connect"
+            )
+            if token is None:
+                return self.async_abort(reason="connect_failed")
+            self._connect_token = token.connect_token
+            self._connect_page = client.connect_page_url(token.connect_token)
+            issued = async_remember_token(self.hass, self.flow_id, token.connect_token)
+            # A background task: nothing waits for it (not even async_block_till_done).
+            self._connect_wait = self.hass.async_create_background_task(
+                issued.async_wait(), f"{DOMAIN} waiting for Flatpeak Connect"
+            )
+        if not self._connect_wait.done():
+            return self.async_show_progress(
+                step_id=CONNECT_STEP,
+                progress_action=CONNECT_STEP,
+                progress_task=self._connect_wait,
+                description_placeholders={"connect_url": self._connect_page},
+            )
+        self._connect_wait = None  # choosing Connect again starts a new session
+        return self.async_show_progress_done(next_step_id="connect_finish")
 
     async def async_step_connect_finish(
         self, user_input: dict[str, Any] | None = None

@@ -9,9 +9,12 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 import logging
 from typing import Any
 
+from homeassistant.components.sensor import SensorDeviceClass
 from homeassistant.config_entries import ConfigEntry
+from homeassistant.const import ATTR_DEVICE_CLASS, ATTR_UNIT_OF_MEASUREMENT
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import section
+from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.selector import (
     EntitySelector,
     EntitySelectorConfig,
@@ -44,10 +47,11 @@ from ..const import (
     CONF_GRID_IMPORT,
     CONF_SOLAR,
     CONF_SUBMISSION_MODE,
+    DOMAIN,
     SUBMISSION_CUMULATIVE,
     SUBMISSION_INTERVAL,
 )
-from ..sensors_map import energy_sensors
+from ..sensors_map import ATTR_STATE_CLASS, energy_sensors
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -56,6 +60,8 @@ ADVANCED = "advanced"
 MAX_TEXT_LENGTH = 256
 HOUSE_METER_SENSORS = (CONF_GRID_IMPORT, CONF_GRID_EXPORT, CONF_SOLAR)
 ENERGY_FIELDS = (*HOUSE_METER_SENSORS, CONF_CHARGER_ENERGY)
+# A sensor that can say "charging": no device class, or a list of named states.
+_STATE_CLASSES_OF_TEXT = {None, SensorDeviceClass.ENUM}
 
 
 # -- talking to Flatpeak from a form ----------------------------------------------------
@@ -204,6 +210,23 @@ def energy_field(
     """One energy picker; the suggestion only when it can be chosen."""
     options = {"description": {"suggested_value": suggested}} if suggested in choices else {}
     return {marker(key, **options): EntitySelector(EntitySelectorConfig(include_entities=choices))}
+
+
+def not_session_entities(hass: HomeAssistant, current: str | None = None) -> list[str]:
+    """What the session entity picker leaves out: this integration's own entities (its
+    costs and upload status) and sensors that measure something (a unit, a state class, a
+    device class other than enum, such as a time), which never say whether a car charges.
+    ``current`` stays choosable."""
+    registry = er.async_get(hass)
+    own = {entry.entity_id for entry in registry.entities.values() if entry.platform == DOMAIN}
+    measuring = {
+        state.entity_id
+        for state in hass.states.async_all("sensor")
+        if state.attributes.get(ATTR_UNIT_OF_MEASUREMENT)
+        or state.attributes.get(ATTR_STATE_CLASS)
+        or state.attributes.get(ATTR_DEVICE_CLASS) not in _STATE_CLASSES_OF_TEXT
+    }
+    return sorted((own | measuring) - {current})
 
 
 def check_energy_sensor(

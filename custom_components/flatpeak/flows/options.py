@@ -20,7 +20,7 @@ from ..const import (
 
 
 class FlatpeakOptionsFlow(OptionsFlow):
-    """Tunables: upload interval and history window."""
+    """Tunables of one location: upload interval and history window."""
 
     async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """One form for all options."""
@@ -51,4 +51,5 @@ class FlatpeakOptionsFlow(OptionsFlow):
                     ): box(0, MAX_HISTORY_DAYS, "d"),
                 }
             ),
+            description_placeholders={"location": self.config_entry.title},
         )

@@ -47,6 +47,7 @@ from ..const import (
     SUBENTRY_EV_CHARGER,
     SUBENTRY_HOUSE_METER,
 )
+from ..entity import entry_label
 from ..sensors_map import async_dashboard_defaults, power_sensors
 from .devices import async_reference_id, async_register_device
 from .forms import (
@@ -58,6 +59,7 @@ from .forms import (
     energy_choices,
     energy_field,
     house_meter_schema,
+    not_session_entities,
     sensors_in_use,
     submission_mode_field,
 )
@@ -70,7 +72,8 @@ SESSION_ENTITY_DOMAINS = ["binary_sensor", "switch", "sensor", "input_boolean", 
 
 
 class _DeviceSubentryFlow(ConfigSubentryFlow):
-    """Shared parts of the device subentry flows."""
+    """Shared parts of the device subentry flows; every form names its location (a person
+    may have several)."""
 
     def _client(self) -> FlatpeakClient | None:
         entry: FlatpeakConfigEntry = self._get_entry()
@@ -185,6 +188,7 @@ class HouseMeterSubentryFlow(_DeviceSubentryFlow):
             step_id=step_id,
             data_schema=house_meter_schema(self.hass, defaults, in_use, current),
             errors=errors,
+            description_placeholders={"location": self._get_entry().title},
         )
 
 
@@ -241,12 +245,12 @@ class EvChargerSubentryFlow(_DeviceSubentryFlow):
         choices = energy_choices(self.hass, current.get(CONF_CHARGER_ENERGY), in_use)
         if not choices:
             errors["base"] = "no_energy_sensors"
+        # With a single free energy sensor, that one is the charger's: fill it in.
+        suggested = defaults.get(CONF_CHARGER_ENERGY) or (choices[0] if len(choices) == 1 else None)
         schema = vol.Schema(
             {
                 vol.Required(CONF_NAME, default=defaults.get(CONF_NAME, "EV charger")): str,
-                **energy_field(
-                    vol.Required, CONF_CHARGER_ENERGY, choices, defaults.get(CONF_CHARGER_ENERGY)
-                ),
+                **energy_field(vol.Required, CONF_CHARGER_ENERGY, choices, suggested),
                 vol.Required(
                     CONF_SESSION_MODE, default=defaults.get(CONF_SESSION_MODE, SESSION_MODE_STATE)
                 ): SelectSelector(
@@ -262,6 +266,10 @@ class EvChargerSubentryFlow(_DeviceSubentryFlow):
             step_id="user" if subentry is None else "reconfigure",
             data_schema=schema,
             errors=errors,
+            description_placeholders={
+                "location": self._get_entry().title,
+                "label": entry_label(self.hass, self._get_entry()),
+            },
         )
 
     async def async_step_session_state(
@@ -285,7 +293,14 @@ class EvChargerSubentryFlow(_DeviceSubentryFlow):
                 {
                     vol.Required(
                         CONF_SESSION_ENTITY, **default(current.get(CONF_SESSION_ENTITY))
-                    ): EntitySelector(EntitySelectorConfig(domain=SESSION_ENTITY_DOMAINS)),
+                    ): EntitySelector(
+                        EntitySelectorConfig(
+                            domain=SESSION_ENTITY_DOMAINS,
+                            exclude_entities=not_session_entities(
+                                self.hass, current.get(CONF_SESSION_ENTITY)
+                            ),
+                        )
+                    ),
                     vol.Required(
                         CONF_SESSION_STATES,
                         default=current.get(CONF_SESSION_STATES, DEFAULT_SESSION_STATES),
@@ -297,6 +312,7 @@ class EvChargerSubentryFlow(_DeviceSubentryFlow):
                 }
             ),
             errors=errors,
+            description_placeholders={"location": self._get_entry().title},
         )
 
     async def async_step_session_power(
@@ -339,6 +355,7 @@ class EvChargerSubentryFlow(_DeviceSubentryFlow):
                 }
             ),
             errors=errors,
+            description_placeholders={"location": self._get_entry().title},
         )
 
     def _current(self) -> Mapping[str, Any]:
