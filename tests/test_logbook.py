@@ -116,4 +116,5 @@ async def test_start_reload_and_restart_leave_no_failure_lines(
     # Left to its owner: the event entity (event.py), like every event entity in HA, reads
     # "became unavailable" then "unknown" at each reload: the logbook records every event
     # entity's changes.
-    assert {e["entity_id"] for e in entries} <= {"event.1_test_street_driveway_charger_charging_session"}
+    allowed = {"event.1_test_street_driveway_charger_charging_session"}
+    assert {e["entity_id"] for e in entries} <= allowed
