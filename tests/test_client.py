@@ -887,6 +887,14 @@ def _calls(
             lambda c: c.get_instant_cost(record(emulator, 0, 1.0)),
         ),
         "get_prices": (f"/prices/{loc}", lambda c: c.get_prices(loc, end)),
+        "find_duration_slots": (
+            f"/schedules/duration/{loc}",
+            lambda c: c.find_duration_slots(loc, T0, end, duration_minutes=30),
+        ),
+        "find_limit_slots": (
+            f"/schedules/limit/{loc}",
+            lambda c: c.find_limit_slots(loc, T0, end, relative=0.5),
+        ),
     }
 
 
@@ -1022,6 +1030,8 @@ CALL_NAMES = [
     "get_session_cost",
     "get_instant_cost",
     "get_prices",
+    "find_duration_slots",
+    "find_limit_slots",
 ]
 
 

@@ -41,6 +41,17 @@ def price_guard(state: EmulatorState, location_id: str) -> None:
         )
 
 
+def next_update(state: EmulatorState, location_id: str) -> datetime:
+    """When the location's price list is next published: the next local midnight.
+
+    The emulator's tariffs are schedules that change only when a customer reconnects, so it
+    suggests a refresh like a daily tariff update. Prices and schedules answer the same time.
+    """
+    zone = state.zone(location_id)
+    tomorrow = state.now().astimezone(zone).date() + timedelta(days=1)
+    return datetime.combine(tomorrow, datetime.min.time(), zone)
+
+
 def timeline(
     state: EmulatorState, location_id: str, direction: str, start: datetime, end: datetime
 ) -> RateTimeline:
@@ -175,11 +186,6 @@ def prices(
         raise ApiError(400, "window_too_long", "The requested window must not exceed 90 days")
     price_guard(state, location.id)
     segments = merge_equal(timeline(state, location.id, direction, start, end).segments)
-    now = state.now()
-    # Fixed tariffs only change when a customer reconnects: suggest a refresh at the next
-    # local midnight, like a daily tariff update.
-    tomorrow = now.astimezone(state.zone(location.id)).date() + timedelta(days=1)
-    next_update = datetime.combine(tomorrow, datetime.min.time(), state.zone(location.id))
     return {
         "object": "price",
         "live_mode": False,
@@ -187,7 +193,7 @@ def prices(
         "tariff_direction": direction,
         "currency_code": location.currency_code,
         "location_timezone": location.timezone,
-        "next_update": format_rfc3339(next_update),
+        "next_update": format_rfc3339(next_update(state, location.id)),
         "data": [
             {
                 "valid_from": format_rfc3339(s.start),

@@ -1,4 +1,5 @@
-"""The emulated Flatpeak REST API: login, devices, locations, tariffs, meters, costs, prices."""
+"""The emulated Flatpeak REST API: login, devices, locations, tariffs, meters, costs, prices,
+schedules."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ from .engine import Aggregation, ScheduleError
 from .errors import ApiError, invalid, missing, not_found
 from .meters import RecordError, parse_record, submit_cumulative, submit_interval
 from .models import COUNTRIES, DEVICE_TYPES, DIRECTIONS, ELEMENT_TYPES, Device, Location
+from .schedules import schedule
 from .state import ConflictError
 
 _TICK = timedelta(microseconds=1)
@@ -441,6 +443,24 @@ async def price_list(request: web.Request) -> web.Response:
     return web.json_response(prices(state, location, cast(str, direction), start, end))
 
 
+async def schedule_duration(request: web.Request) -> web.Response:
+    """POST /schedules/duration/{location_id}: slots totalling ``duration`` minutes."""
+    account = authenticate(request)
+    location = _location(request, account.account_id, request.match_info["id"])
+    body = await read_object(request)
+    answer = schedule(state_of(request), location, account.account_id, body, kind="duration")
+    return web.json_response(answer)
+
+
+async def schedule_limit(request: web.Request) -> web.Response:
+    """POST /schedules/limit/{location_id}: every minute at or beyond a price limit."""
+    account = authenticate(request)
+    location = _location(request, account.account_id, request.match_info["id"])
+    body = await read_object(request)
+    answer = schedule(state_of(request), location, account.account_id, body, kind="limit")
+    return web.json_response(answer)
+
+
 def add_routes(app: web.Application) -> None:
     """Register the API routes; route names become the error ``context`` (api.<name>)."""
     router = app.router
@@ -464,3 +484,5 @@ def add_routes(app: web.Application) -> None:
     router.add_post("/costs/session/{id}", costs_session, name="cost_session")
     router.add_post("/costs/instant", costs_instant, name="cost_instant")
     router.add_post("/prices/{id}", price_list, name="price")
+    router.add_post("/schedules/duration/{id}", schedule_duration, name="schedule_duration")
+    router.add_post("/schedules/limit/{id}", schedule_limit, name="schedule_limit")

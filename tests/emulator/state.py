@@ -250,7 +250,11 @@ class EmulatorState:
 
     def has_import_tariff(self, location_id: str) -> bool:
         """Whether prices can be given: an IMPORT COMMODITY element is attached."""
-        return any(e.type == "COMMODITY" for e in self.elements_for(location_id, "IMPORT"))
+        return self.has_tariff(location_id, "IMPORT")
+
+    def has_tariff(self, location_id: str, direction: str) -> bool:
+        """Whether a COMMODITY element of ``direction`` is attached (schedules need one)."""
+        return any(e.type == "COMMODITY" for e in self.elements_for(location_id, direction))
 
     def tariff_status(self, location_id: str) -> dict[str, str]:
         """CONNECTED / NOT_CONNECTED per kind of element, derived from what is attached."""

@@ -1,6 +1,12 @@
 """An async client of the Flatpeak API, independent of Home Assistant."""
 
-from .client import API_VERSION, DEFAULT_BASE_URL, MAX_RECORDS_PER_CALL, FlatpeakClient
+from .client import (
+    API_VERSION,
+    DEFAULT_BASE_URL,
+    MAX_RECORDS_PER_CALL,
+    MAX_SCHEDULE_WINDOW,
+    FlatpeakClient,
+)
 from .encoding import EncodedRecords, RecordSeries, encode_records
 from .exceptions import (
     FlatpeakAccountDisabledError,
@@ -43,6 +49,9 @@ from .models import (
     PostalAddress,
     Prices,
     PriceSlot,
+    Schedule,
+    ScheduleSegment,
+    ScheduleSlot,
     TariffDirection,
     TariffState,
     TariffStatus,
@@ -54,6 +63,7 @@ __all__ = [
     "API_VERSION",
     "DEFAULT_BASE_URL",
     "MAX_RECORDS_PER_CALL",
+    "MAX_SCHEDULE_WINDOW",
     "Aggregation",
     "ConnectResult",
     "ConnectToken",
@@ -96,6 +106,9 @@ __all__ = [
     "Prices",
     "RateLimit",
     "RecordSeries",
+    "Schedule",
+    "ScheduleSegment",
+    "ScheduleSlot",
     "TariffDirection",
     "TariffState",
     "TariffStatus",

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import base64
 from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 import functools
 import itertools
 import json
@@ -53,6 +53,8 @@ from .models import (
     MeterBatch,
     MeterRecord,
     Prices,
+    Schedule,
+    ScheduleSegment,
     TariffDirection,
     TariffStatus,
     Token,
@@ -76,6 +78,9 @@ _TOKEN_MARGIN_SECONDS = 120.0
 # Log in at least daily, whatever lifetime Flatpeak states (a huge one must not overflow).
 _MAX_TOKEN_LIFETIME_SECONDS = 86_400
 _LIST_PAGE_SIZE = 100
+# The longest window a schedule may search (API.md: 3 days).
+MAX_SCHEDULE_WINDOW = timedelta(days=3)
+_SCHEDULE_DIRECTIONS = (TariffDirection.IMPORT, TariffDirection.EXPORT)
 
 
 class FlatpeakClient:
@@ -442,6 +447,85 @@ class FlatpeakClient:
         )
         return prices
 
+    # -- schedules --------------------------------------------------------------------
+
+    async def find_duration_slots(
+        self,
+        location_id: str,
+        start: datetime,
+        end: datetime,
+        *,
+        duration_minutes: int,
+        segment: ScheduleSegment = ScheduleSegment.LOW,
+        tariff_direction: TariffDirection = TariffDirection.IMPORT,
+    ) -> Schedule:
+        """The cheapest (``LOW``) or dearest (``HIGH``) slots of ``[start, end)`` totalling
+        ``duration_minutes`` (``POST /schedules/duration/{id}``, one request).
+
+        Flatpeak may split them into several slots. ``ValueError`` before any request: a naive
+        time, ``end`` not after ``start``, a window over 3 days, a duration that is not a whole
+        number of minutes from 1 to the window's whole minutes, or a ``LOCAL`` direction.
+        """
+        body = _schedule_body(start, end, segment, tariff_direction)
+        window_minutes = int((end - start).total_seconds() // 60)
+        if (
+            isinstance(duration_minutes, bool)
+            or not isinstance(duration_minutes, int)
+            or not 1 <= duration_minutes <= window_minutes
+        ):
+            raise ValueError(
+                f"duration_minutes must be a whole number from 1 to {window_minutes}, "
+                f"got {duration_minutes!r}"
+            )
+        body["duration"] = duration_minutes
+        schedule: Schedule = await self._call(
+            "POST",
+            f"/schedules/duration/{_seg(location_id)}",
+            json_body=body,
+            decode=functools.partial(Schedule.from_dict, tariff_direction=tariff_direction),
+        )
+        return schedule
+
+    async def find_limit_slots(
+        self,
+        location_id: str,
+        start: datetime,
+        end: datetime,
+        *,
+        segment: ScheduleSegment = ScheduleSegment.LOW,
+        relative: float | None = None,
+        absolute: float | None = None,
+        tariff_direction: TariffDirection = TariffDirection.IMPORT,
+    ) -> Schedule:
+        """Every slot of ``[start, end)`` priced at or below (``LOW``) / at or above (``HIGH``)
+        a limit (``POST /schedules/limit/{id}``, one request); ``total_minutes`` is set.
+
+        Give exactly one limit: ``relative``, a share of the window's price range from 0.01
+        (its lowest price) to 1 (its highest), or ``absolute``, a price per kWh in the
+        location's currency (may be negative). ``ValueError`` before any request for anything
+        else, and for the window checks of :meth:`find_duration_slots`.
+        """
+        body = _schedule_body(start, end, segment, tariff_direction)
+        if (relative is None) == (absolute is None):
+            raise ValueError("give exactly one of relative and absolute")
+        if relative is not None:
+            if not _is_number(relative) or not 0.01 <= relative <= 1:
+                raise ValueError(f"relative must be from 0.01 to 1, got {relative!r}")
+            body["relative"] = relative
+        else:
+            if not _is_number(absolute):
+                raise ValueError(f"absolute must be a finite number, got {absolute!r}")
+            body["absolute"] = absolute
+        schedule: Schedule = await self._call(
+            "POST",
+            f"/schedules/limit/{_seg(location_id)}",
+            json_body=body,
+            decode=functools.partial(
+                Schedule.from_dict, tariff_direction=tariff_direction, limit=True
+            ),
+        )
+        return schedule
+
     # -- transport --------------------------------------------------------------------
 
     async def _call(
@@ -611,6 +695,36 @@ class JsonBody(Payload):
 
 def _payload(body: bytes | None) -> JsonBody | None:
     return None if body is None else JsonBody(body)
+
+
+def _schedule_body(
+    start: datetime,
+    end: datetime,
+    segment: ScheduleSegment,
+    tariff_direction: TariffDirection,
+) -> dict[str, Any]:
+    """The fields both schedule calls send; ``ValueError`` names what Flatpeak would refuse.
+
+    ``tariff_direction`` is always sent: Flatpeak does not document its default.
+    """
+    body = {
+        "start_time": format_time(start),
+        "end_time": format_time(end),
+        "segment": ScheduleSegment(segment).value,
+        "tariff_direction": TariffDirection(tariff_direction).value,
+    }
+    if end <= start:
+        raise ValueError("end must be after start")
+    if end - start > MAX_SCHEDULE_WINDOW:
+        raise ValueError("a schedule window is at most 3 days")
+    if tariff_direction not in _SCHEDULE_DIRECTIONS:
+        raise ValueError(f"schedules price IMPORT or EXPORT, not {tariff_direction}")
+    return body
+
+
+def _is_number(value: object) -> bool:
+    """A finite int or float (not a bool)."""
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def _seg(value: str) -> str:

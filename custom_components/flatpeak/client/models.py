@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from enum import StrEnum
+from itertools import pairwise
 import math
 import re
 from typing import Any
@@ -621,6 +622,99 @@ class Prices:
             if slot.valid_from <= when < slot.valid_to:
                 return slot
         return None
+
+
+class ScheduleSegment(StrEnum):
+    """Which end of the window's prices a schedule looks for."""
+
+    LOW = "LOW"  # the cheapest slots (use energy)
+    HIGH = "HIGH"  # the dearest slots (export, or stay off)
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduleSlot:
+    """One chosen span ``[start, end)`` and its mean price per kWh."""
+
+    start: datetime
+    end: datetime
+    average_price: float
+    confidence: float
+
+    @classmethod
+    def from_dict(cls, data: Any, what: str = "schedule_slot") -> ScheduleSlot:
+        """Build from one item of a schedule's ``data``: ``price.average``, else ``price.value``.
+
+        The anode guides name the mean ``average``, the newer reference ``value``; a slot
+        with neither, or that does not end after it starts, is an answer the client cannot use.
+        """
+        body = json_object(data, what)
+        price = json_object(body.get("price"), f"{what}.price")
+        key = "average" if price.get("average") is not None else "value"
+        start = required_time(body, "start_time", what)
+        end = required_time(body, "end_time", what)
+        if end <= start:
+            raise FlatpeakResponseFormatError(f"{what} does not end after it starts")
+        return cls(
+            start=start,
+            end=end,
+            average_price=number(price, key, f"{what}.price"),
+            confidence=number(price, "confidence", f"{what}.price", 1.0),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Schedule:
+    """The answer of ``POST /schedules/duration/{id}`` or ``POST /schedules/limit/{id}``.
+
+    ``slots`` are in time order and never overlap. ``total_minutes`` is a limit answer's own
+    ``duration`` (Flatpeak's examples do not always match the slots listed, so it is kept as
+    sent); ``None`` for a duration answer, whose total is the one asked for.
+    """
+
+    id: str | None
+    currency_code: str
+    timezone: str | None
+    tariff_direction: TariffDirection
+    next_update: datetime | None
+    slots: tuple[ScheduleSlot, ...]
+    total_minutes: int | None = None
+
+    @classmethod
+    def from_dict(
+        cls, data: Any, *, tariff_direction: TariffDirection, limit: bool = False
+    ) -> Schedule:
+        """Build from a ``schedule_duration`` (or, with ``limit``, ``schedule_limit``) object.
+
+        ``data`` is required; a ``tariff_direction`` other than the one asked for, slots that
+        overlap, or (for a limit) no whole non-negative ``duration`` raise
+        :class:`FlatpeakResponseFormatError`. An absent direction is the one asked for.
+        """
+        what = "schedule_limit" if limit else "schedule_duration"
+        body = json_object(data, what)
+        answered = optional_str(body, "tariff_direction", what)
+        if answered is not None and answered != tariff_direction.value:
+            raise FlatpeakResponseFormatError(
+                f"{what}.tariff_direction is not the {tariff_direction.value} asked for"
+            )
+        slots = sorted(
+            (
+                ScheduleSlot.from_dict(item, f"{what}.data[{index}]")
+                for index, item in enumerate(array(body, "data", what, required=True))
+            ),
+            key=lambda slot: slot.start,
+        )
+        for before, after in pairwise(slots):
+            if after.start < before.end:
+                raise FlatpeakResponseFormatError(f"{what}.data has overlapping slots")
+        return cls(
+            id=optional_str(body, "id", what),
+            currency_code=optional_str(body, "currency_code", what) or "",
+            timezone=optional_str(body, "location_timezone", what),
+            tariff_direction=tariff_direction,
+            next_update=optional_time(body, "next_update", what),
+            slots=tuple(slots),
+            total_minutes=required_int(body, "duration", what) if limit else None,
+        )
 
 
 @dataclass(frozen=True, slots=True)
