@@ -311,7 +311,9 @@ async def test_manual_session_actions(
         assert err.value.translation_key == key
 
     await refused("end_charging_session", "not_charging", device_id=charger.id)
+    meter.freezer.tick(timedelta(microseconds=345678))  # a moment that is not a whole second
     started = await call("start_charging_session", device_id=charger.id, label="Company car")
+    assert "." not in started["start"]
     assert started["end"] is None
     assert started["label"] == "Company car"
     state = hass.states.get(SESSION_COST)
@@ -332,6 +334,8 @@ async def test_manual_session_actions(
     state = hass.states.get(SESSION_COST)
     assert state is not None
     assert state.attributes["end"] == ended["end"]
+    assert state.attributes["start"] == started["start"]
+    assert "." not in ended["end"]
 
     # kept across a restart
     assert await hass.config_entries.async_reload(entry.entry_id)

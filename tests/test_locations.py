@@ -340,7 +340,7 @@ async def test_session_picker_leaves_out_flatpeaks_own_entities(
     assert result["step_id"] == "session_state"
     left_out = set(excluded(result, CONF_SESSION_ENTITY))
     own = entity_ids_of(hass, entry)
-    assert "sensor.1_test_street_last_upload_error" in own  # a text sensor of Flatpeak's
+    assert "sensor.1_test_street_upload_errors" in own  # a sensor of Flatpeak's own
     assert own <= left_out
     assert {"sensor.charger_power", "sensor.charger_energy", "sensor.outdoor"} <= left_out
     assert not {"binary_sensor.charging", "sensor.charger_status"} & left_out
@@ -349,7 +349,7 @@ async def test_session_picker_leaves_out_flatpeaks_own_entities(
         await hass.config_entries.subentries.async_configure(
             result["flow_id"],
             {
-                CONF_SESSION_ENTITY: "sensor.1_test_street_last_upload_error",
+                CONF_SESSION_ENTITY: "sensor.1_test_street_upload_errors",
                 CONF_SESSION_STATES: ["on"],
             },
         )

@@ -277,7 +277,7 @@ async def test_prices_switch_at_each_boundary_without_requests(
     assert state.attributes["unit_of_measurement"] == "GBP/kWh"
     assert state.attributes["state_class"] == "measurement"
     assert "device_class" not in state.attributes
-    assert state.attributes["friendly_name"] == "House meter Current import price"
+    assert state.attributes["friendly_name"] == "1 Test Street Current import price"
     assert datetime.fromisoformat(state.attributes["valid_to"]) == london(2025, 6, 2, 16, 0)
     assert state.attributes["next_price"] == 0.35
     state = hass.states.get(export_price)

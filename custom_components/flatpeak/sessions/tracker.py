@@ -134,7 +134,9 @@ class SessionTracker:
     ) -> Session | None:
         """Open or close a session; ``manual`` and ``label`` for one opened by the action.
         The session opened or closed, None when nothing changed."""
-        when = when or dt_util.utcnow()
+        # Whole seconds, as HA shows times: the sensor, the actions' answers and the event
+        # then all say the same start and end.
+        when = (when or dt_util.utcnow()).replace(microsecond=0)
         current = self.open_session
         if charging and current is None:
             installation = self._hass.data.get(INSTALLATION, "")
