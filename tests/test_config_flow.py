@@ -13,7 +13,6 @@ from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.setup import async_setup_component
 import pytest
 
-from custom_components.flatpeak.api import InvalidBaseUrl, normalize_base_url
 from custom_components.flatpeak.client import FlatpeakClient
 from custom_components.flatpeak.compat import vol
 from custom_components.flatpeak.const import (
@@ -27,6 +26,7 @@ from custom_components.flatpeak.const import (
     DOMAIN,
     SUBENTRY_HOUSE_METER,
 )
+from custom_components.flatpeak.entry_client import InvalidBaseUrl, normalize_base_url
 from custom_components.flatpeak.flows.devices import async_reference_id
 from tests.conftest import Emulator
 from tests.helpers import add_sensors, device_subentries, make_entry

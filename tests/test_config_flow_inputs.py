@@ -8,8 +8,8 @@ from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 import pytest
 
-from custom_components.flatpeak.api import InvalidBaseUrl, normalize_base_url
 from custom_components.flatpeak.const import CONF_LOCATION_ID, DOMAIN
+from custom_components.flatpeak.entry_client import InvalidBaseUrl, normalize_base_url
 from tests.conftest import Emulator
 from tests.helpers import add_sensors, make_entry
 from tests.test_config_flow import (  # noqa: F401  # _uploads_settle: fixture

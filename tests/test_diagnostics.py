@@ -22,7 +22,7 @@ from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 from syrupy.assertion import SnapshotAssertion
 
 from custom_components.flatpeak.const import DOMAIN
-from custom_components.flatpeak.core.planner import FIVE_MINUTES, floor_time
+from custom_components.flatpeak.core.records import FIVE_MINUTES, floor_time
 from tests.conftest import Emulator
 from tests.helpers import (
     add_sensors,

@@ -20,7 +20,7 @@ from custom_components.flatpeak.client import (
     encode_records,
 )
 from custom_components.flatpeak.client.encoding import encode_meter_records
-from custom_components.flatpeak.core.planner import HOUR, StatRow, StreamState, record_reference_id
+from custom_components.flatpeak.core.records import HOUR, StatRow, StreamState, record_reference_id
 from custom_components.flatpeak.core.streams import Stream
 from custom_components.flatpeak.core.window import Item, PlanJob, build_window
 from tests.conftest import Emulator

@@ -13,7 +13,6 @@ from homeassistant.helpers.start import async_at_started
 from homeassistant.helpers.typing import ConfigType
 
 from .actions import async_setup_actions
-from .api import make_client
 from .client import (
     FlatpeakAccountDisabledError,
     FlatpeakAuthenticationError,
@@ -25,6 +24,7 @@ from .client import (
 from .const import CONF_LOCATION_ID, DOMAIN
 from .costs import CostCoordinator, async_remove_costs
 from .entity import subentry_device_info
+from .entry_client import make_client
 from .issues import async_check_tariff, async_clear_all, async_clear_tariff_problem
 from .prices import PriceCoordinator
 from .sessions import SessionBook, SessionCostCoordinator, async_load_installation, book_store

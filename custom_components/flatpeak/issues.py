@@ -20,7 +20,7 @@ from .const import (
     ISSUE_TARIFF_PROBLEM,
     TARIFF_NO_TARIFF_CONNECTED,
 )
-from .sensors_map import sensor_problem
+from .sensor_choices import sensor_problem
 
 if TYPE_CHECKING:
     from homeassistant.config_entries import ConfigEntry

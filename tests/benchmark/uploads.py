@@ -60,7 +60,7 @@ from custom_components.flatpeak.const import (
     DEFAULT_UPLOAD_INTERVAL_MIN,
     DOMAIN,
 )
-from custom_components.flatpeak.core.planner import record_reference_id
+from custom_components.flatpeak.core.records import record_reference_id
 from custom_components.flatpeak.core.streams import Stream, entry_streams
 from tests.benchmark.measure import (
     Runs,

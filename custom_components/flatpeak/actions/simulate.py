@@ -29,8 +29,8 @@ from ..client import (
     TariffDirection,
 )
 from ..compat import vol
-from ..core.planner import rows_from_statistics
 from ..core.profile import MAX_INPUT_INTERVALS, Interval, ProfileError, checked, merged
+from ..core.records import rows_from_statistics
 from .helpers import (
     ATTR_CONFIG_ENTRY,
     ATTR_DIRECTION,

@@ -14,7 +14,7 @@ from datetime import datetime, tzinfo
 import math
 
 from ..client import CostRow
-from .planner import HOUR, floor_time
+from .records import HOUR, floor_time
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from ..client import EncodedRecords, EnergyUnits, RecordSeries, encode_records
-from .planner import (
+from .records import (
     FIVE_MINUTES,
     StatRow,
     StreamPlan,

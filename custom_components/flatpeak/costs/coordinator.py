@@ -33,7 +33,7 @@ from ..core.cost_hours import (
     floor_hour,
     local_start,
 )
-from ..core.planner import HOUR
+from ..core.records import HOUR
 from ..core.retry import Backoff, RetryPolicy
 from .reports import CostReports
 from .statistics import (

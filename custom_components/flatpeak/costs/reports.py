@@ -27,7 +27,7 @@ from ..core.cost_hours import (
     known_hours,
     settle,
 )
-from ..core.planner import HOUR
+from ..core.records import HOUR
 from .statistics import CostStatistic, async_baseline, async_hours
 
 _LOGGER = logging.getLogger(__name__)

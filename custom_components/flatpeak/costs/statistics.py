@@ -34,7 +34,7 @@ from ..const import (
     SUBMISSION_CUMULATIVE,
 )
 from ..core.cost_hours import HourRow
-from ..core.planner import HOUR
+from ..core.records import HOUR
 from ..core.streams import CHARGER_STREAM, stream_key
 
 if TYPE_CHECKING:

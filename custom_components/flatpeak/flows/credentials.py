@@ -17,9 +17,9 @@ from homeassistant.config_entries import (
 from homeassistant.core import callback
 from homeassistant.helpers.selector import TextSelector, TextSelectorConfig, TextSelectorType
 
-from ..api import make_client
 from ..compat import vol
 from ..const import CONF_ACCOUNT_ID, CONF_API_KEY, CONF_LOCATION_ID, FLATPEAK_DASHBOARD_URL
+from ..entry_client import make_client
 from .forms import async_ask_flatpeak, check_credentials, check_secret, credentials_schema
 
 

@@ -20,7 +20,6 @@ from homeassistant.helpers.selector import (
     SelectSelectorMode,
 )
 
-from ..api import make_client
 from ..client import DeviceType, FlatpeakClient, Location
 from ..compat import vol
 from ..const import (
@@ -36,7 +35,8 @@ from ..const import (
     SUBENTRY_EV_CHARGER,
     SUBENTRY_HOUSE_METER,
 )
-from ..sensors_map import async_dashboard_defaults, energy_sensors
+from ..entry_client import make_client
+from ..sensor_choices import async_dashboard_defaults, energy_sensors
 from .connect import CONNECT_STEP, async_forget_token, async_remember_token, callback_url
 from .credentials import CredentialsFlow
 from .devices import async_reference_id, async_register_device

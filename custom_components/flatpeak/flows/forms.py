@@ -25,7 +25,6 @@ from homeassistant.helpers.selector import (
     TextSelectorType,
 )
 
-from ..api import InvalidBaseUrl, normalize_base_url
 from ..client import (
     DEFAULT_BASE_URL,
     FlatpeakAccountDisabledError,
@@ -51,7 +50,8 @@ from ..const import (
     SUBMISSION_CUMULATIVE,
     SUBMISSION_INTERVAL,
 )
-from ..sensors_map import ATTR_STATE_CLASS, energy_sensors
+from ..entry_client import InvalidBaseUrl, normalize_base_url
+from ..sensor_choices import ATTR_STATE_CLASS, energy_sensors
 
 _LOGGER = logging.getLogger(__name__)
 

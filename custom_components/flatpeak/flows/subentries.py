@@ -48,7 +48,7 @@ from ..const import (
     SUBENTRY_HOUSE_METER,
 )
 from ..entity import entry_label
-from ..sensors_map import async_dashboard_defaults, power_sensors
+from ..sensor_choices import async_dashboard_defaults, power_sensors
 from .devices import async_reference_id, async_register_device
 from .forms import (
     async_ask_flatpeak,

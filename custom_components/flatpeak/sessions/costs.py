@@ -41,7 +41,7 @@ from ..const import (
     SUBENTRY_EV_CHARGER,
     SUBMISSION_CUMULATIVE,
 )
-from ..core.planner import FIVE_MINUTES, floor_time
+from ..core.records import FIVE_MINUTES, floor_time
 from ..core.retry import Backoff, RetryPolicy
 from ..core.session_energy import (
     CURRENCY,

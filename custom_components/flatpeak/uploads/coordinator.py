@@ -25,7 +25,7 @@ from ..const import (
     DEFAULT_UPLOAD_INTERVAL_MIN,
     DOMAIN,
 )
-from ..core.planner import FIVE_MINUTES, floor_time, periods_between
+from ..core.records import FIVE_MINUTES, floor_time, periods_between
 from ..core.retry import Backoff, RetryPolicy, error_text
 from ..core.streams import Stream, entry_streams
 from ..issues import async_check_sensors, async_check_tariff

@@ -19,7 +19,7 @@ from homeassistant.helpers.storage import Store
 
 from ..const import DOMAIN
 from ..core.confirmed import ConfirmedPeriods
-from ..core.planner import Period, StreamState
+from ..core.records import Period, StreamState
 from ..core.session_energy import SessionEnergy
 
 STORE_VERSION = 2

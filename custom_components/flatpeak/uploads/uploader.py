@@ -32,7 +32,7 @@ from ..client import (
 )
 from ..const import DOMAIN, ISSUE_RECORDS_REJECTED
 from ..core.confirmed import Run, mark_runs, runs_of
-from ..core.planner import (
+from ..core.records import (
     FIVE_MINUTES,
     HOUR,
     LOOKBACK,

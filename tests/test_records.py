@@ -9,7 +9,7 @@ import random
 
 import pytest
 
-from custom_components.flatpeak.core.planner import (
+from custom_components.flatpeak.core.records import (
     FIVE_MINUTES,
     HOUR,
     LOOKBACK,
@@ -27,7 +27,7 @@ from custom_components.flatpeak.core.planner import (
     window_end,
 )
 from custom_components.flatpeak.core.sessions import Session, session_for
-from custom_components.flatpeak.sensors_map import dashboard_defaults
+from custom_components.flatpeak.sensor_choices import dashboard_defaults
 
 T = datetime(2025, 3, 4, 10, 0, tzinfo=UTC)
 FAR = T + timedelta(days=30)  # statistics long settled

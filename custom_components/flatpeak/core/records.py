@@ -3,7 +3,7 @@
 Every record covers one 5-minute period of one stream and carries a reference id made of the
 Flatpeak device, the stream and the period start, so sending a period again replaces it.
 
-Per stream the planner keeps what Flatpeak holds for the last 24 hours (:class:`Period`:
+Per stream this keeps what Flatpeak holds for the last 24 hours (:class:`Period`:
 HA's change and the value sent). A decrease (a ``total`` sensor going down, or a glitch
 reading followed by the true value) is taken back from the periods before it within that
 lookback, latest first, and those periods are sent again corrected; only what the lookback
