@@ -27,7 +27,12 @@ from .entity import subentry_device_info
 from .entry_client import make_client
 from .issues import async_check_tariff, async_clear_all, async_clear_tariff_problem
 from .prices import PriceCoordinator
-from .sessions import SessionBook, SessionCostCoordinator, async_load_installation, book_store
+from .sessions import (
+    SessionBook,
+    SessionCostCoordinator,
+    async_load_installation,
+    async_remove_sessions,
+)
 from .tariff import TariffGate
 from .uploads import UploadCoordinator, async_remove_progress
 
@@ -137,7 +142,7 @@ async def async_remove_entry(hass: HomeAssistant, entry: FlatpeakConfigEntry) ->
     async_clear_all(hass, entry)
     async_clear_tariff_problem(hass, entry)
     await async_remove_progress(hass, entry.entry_id)
-    await book_store(hass, entry.entry_id).async_remove()
+    await async_remove_sessions(hass, entry.entry_id)
     await async_remove_costs(hass, entry)
 
 

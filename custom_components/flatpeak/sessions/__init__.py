@@ -1,6 +1,6 @@
 """EV charging sessions: recognised, kept in the session book, priced by Flatpeak."""
 
-from .book import SessionBook, book_store
+from .book import SessionBook, async_remove_sessions
 from .costs import SessionCostCoordinator, completed_data
 from .sensors import session_entities
 from .tracker import SessionTracker, async_load_installation
@@ -10,7 +10,7 @@ __all__ = [
     "SessionCostCoordinator",
     "SessionTracker",
     "async_load_installation",
-    "book_store",
+    "async_remove_sessions",
     "completed_data",
     "session_entities",
 ]

@@ -28,9 +28,14 @@ KEEP = 200
 SAVE_DELAY = 1.0
 
 
-def book_store(hass: HomeAssistant, entry_id: str) -> Store[dict[str, Any]]:
+def _book_store(hass: HomeAssistant, entry_id: str) -> Store[dict[str, Any]]:
     """The entry's session book file."""
     return Store(hass, STORE_VERSION, f"{DOMAIN}.{entry_id}.sessions")
+
+
+async def async_remove_sessions(hass: HomeAssistant, entry_id: str) -> None:
+    """Forget an entry's sessions (the entry is being removed)."""
+    await _book_store(hass, entry_id).async_remove()
 
 
 class SessionBook:
@@ -38,7 +43,7 @@ class SessionBook:
 
     def __init__(self, hass: HomeAssistant, entry_id: str) -> None:
         """Empty until :meth:`async_load`."""
-        self._store = book_store(hass, entry_id)
+        self._store = _book_store(hass, entry_id)
         self._sessions: dict[str, list[Session]] = {}
         self._costs: dict[str, SessionCost] = {}
         self._energy: dict[str, SessionEnergy] = {}
@@ -104,11 +109,6 @@ class SessionBook:
         if not self._closed:
             self._closed = True
             await self._store.async_save(self._as_dict())
-
-    async def async_remove(self) -> None:
-        """The entry is gone."""
-        self._closed = True
-        await self._store.async_remove()
 
     # -- sessions -------------------------------------------------------------------------
 
