@@ -15,6 +15,8 @@ CONF_LOCATION_ID: Final = "location_id"
 # Subentries: each one is a Flatpeak device and one Home Assistant device.
 SUBENTRY_HOUSE_METER: Final = "house_meter"
 SUBENTRY_EV_CHARGER: Final = "ev_charger"
+# A cheap window is no Flatpeak device: a search Flatpeak runs for the location.
+SUBENTRY_CHEAP_WINDOW: Final = "cheap_window"
 
 # Subentry data
 CONF_DEVICE_ID: Final = "device_id"
@@ -29,6 +31,42 @@ CONF_SESSION_STATES: Final = "session_states"
 CONF_POWER_SENSOR: Final = "power_sensor"
 CONF_POWER_THRESHOLD: Final = "power_threshold"
 CONF_SUBMISSION_MODE: Final = "submission_mode"
+
+# Cheap window subentry data. What to look for: slots totalling a duration (minutes), or every
+# slot below a share of the window's price range (percent, 1-100) or below a price per kWh.
+CONF_SEARCH: Final = "search"
+SEARCH_DURATION: Final = "duration"
+SEARCH_RELATIVE: Final = "relative_limit"
+SEARCH_ABSOLUTE: Final = "price_limit"
+CONF_DURATION: Final = "duration"
+CONF_RELATIVE_LIMIT: Final = "relative_limit"
+CONF_PRICE_LIMIT: Final = "price_limit"
+# Where: between two local times ("HH:MM:SS"; an end at or before the start crosses
+# midnight) or a rolling next N hours (1-72).
+CONF_WINDOW: Final = "window"
+WINDOW_BETWEEN: Final = "between"
+WINDOW_ROLLING: Final = "rolling"
+CONF_WINDOW_START: Final = "window_start"
+CONF_WINDOW_END: Final = "window_end"
+CONF_ROLLING_HOURS: Final = "rolling_hours"
+# Cheapest (use energy) or dearest (export, or stay off); import or export prices.
+CONF_SEGMENT: Final = "segment"
+SEGMENT_CHEAPEST: Final = "cheapest"
+SEGMENT_DEAREST: Final = "dearest"
+CONF_DIRECTION: Final = "direction"
+DIRECTION_IMPORT: Final = "import"
+DIRECTION_EXPORT: Final = "export"
+# "The cheapest 3 hours tonight".
+DEFAULT_CHEAP_WINDOW: Final = {
+    CONF_SEARCH: SEARCH_DURATION,
+    CONF_DURATION: 180,
+    CONF_WINDOW: WINDOW_BETWEEN,
+    CONF_WINDOW_START: "18:00:00",
+    CONF_WINDOW_END: "07:00:00",
+    CONF_SEGMENT: SEGMENT_CHEAPEST,
+    CONF_DIRECTION: DIRECTION_IMPORT,
+}
+MAX_ROLLING_HOURS: Final = 72
 
 SESSION_MODE_STATE: Final = "state"
 SESSION_MODE_POWER: Final = "power"
