@@ -17,6 +17,8 @@ SUBENTRY_HOUSE_METER: Final = "house_meter"
 SUBENTRY_EV_CHARGER: Final = "ev_charger"
 # A cheap window is no Flatpeak device: a search Flatpeak runs for the location.
 SUBENTRY_CHEAP_WINDOW: Final = "cheap_window"
+# The subentries that are Flatpeak devices (have CONF_DEVICE_ID and energy to upload).
+DEVICE_SUBENTRIES: Final = frozenset({SUBENTRY_HOUSE_METER, SUBENTRY_EV_CHARGER})
 
 # Subentry data
 CONF_DEVICE_ID: Final = "device_id"

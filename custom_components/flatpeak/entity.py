@@ -14,14 +14,14 @@ from typing import Any
 
 from homeassistant.config_entries import ConfigEntry, ConfigSubentry
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers.device_registry import DeviceInfo
+from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
 from homeassistant.helpers.entity import EntityDescription
 from homeassistant.helpers.update_coordinator import CoordinatorEntity, DataUpdateCoordinator
 
-from .const import CONF_DEVICE_ID, DOMAIN, SUBENTRY_EV_CHARGER
+from .const import CONF_DEVICE_ID, DOMAIN, SUBENTRY_CHEAP_WINDOW, SUBENTRY_EV_CHARGER
 
 MANUFACTURER = "Flatpeak"
-MODELS = {SUBENTRY_EV_CHARGER: "EV charger"}
+MODELS = {SUBENTRY_EV_CHARGER: "EV charger", SUBENTRY_CHEAP_WINDOW: "Cheap window"}
 DEFAULT_MODEL = "House meter"
 
 
@@ -43,8 +43,9 @@ def location_label(title: str, other_titles: Iterable[str] = ()) -> str:
 
 
 def device_name(label: str, subentry: ConfigSubentry) -> str:
-    """The house meter is the location; a charger is the location and its name (once)."""
-    if subentry.subentry_type != SUBENTRY_EV_CHARGER:
+    """The house meter is the location; a charger or a cheap window is the location and its
+    name (once)."""
+    if subentry.subentry_type not in (SUBENTRY_EV_CHARGER, SUBENTRY_CHEAP_WINDOW):
         return label
     if label.casefold() in subentry.title.casefold():
         return subentry.title
@@ -61,20 +62,29 @@ def entry_label(hass: HomeAssistant, entry: ConfigEntry) -> str:
     return location_label(entry.title, others)
 
 
+def device_key(subentry: ConfigSubentry) -> str:
+    """What identifies a subentry's device and prefixes its entities' unique ids: the
+    Flatpeak device id, or for a cheap window (no Flatpeak device) the subentry id."""
+    device_id: str = subentry.data.get(CONF_DEVICE_ID) or subentry.subentry_id
+    return device_id
+
+
 def subentry_device_info(
     hass: HomeAssistant, entry: ConfigEntry, subentry: ConfigSubentry
 ) -> DeviceInfo:
-    """The HA device of a subentry, identified by its Flatpeak device id.
+    """The HA device of a subentry, identified by :func:`device_key`.
 
     A real device (house meters and chargers are things in the home), not a service:
     ``entry_type`` is given as ``None`` so devices registered as services before change too.
+    A cheap window is a service of the location (a search Flatpeak runs for it).
     """
+    service = subentry.subentry_type == SUBENTRY_CHEAP_WINDOW
     return DeviceInfo(
-        identifiers={(DOMAIN, subentry.data[CONF_DEVICE_ID])},
+        identifiers={(DOMAIN, device_key(subentry))},
         name=device_name(entry_label(hass, entry), subentry),
         manufacturer=MANUFACTURER,
         model=MODELS.get(subentry.subentry_type, DEFAULT_MODEL),
-        entry_type=None,
+        entry_type=DeviceEntryType.SERVICE if service else None,
     )
 
 
@@ -94,7 +104,7 @@ class FlatpeakEntity[CoordinatorT: DataUpdateCoordinator[Any]](CoordinatorEntity
         super().__init__(coordinator)
         self.entity_description = description
         self.subentry_id = subentry.subentry_id
-        self._attr_unique_id = f"{subentry.data[CONF_DEVICE_ID]}_{description.key}"
+        self._attr_unique_id = f"{device_key(subentry)}_{description.key}"
         entry = coordinator.config_entry
         assert entry is not None  # every coordinator of this integration is given its entry
         self._attr_device_info = subentry_device_info(coordinator.hass, entry, subentry)

@@ -14,7 +14,7 @@ from homeassistant.util import dt as dt_util
 
 from ..client import Aggregation, FlatpeakError
 from ..compat import vol
-from ..const import CONF_DEVICE_ID, DOMAIN, SUBENTRY_HOUSE_METER
+from ..const import CONF_DEVICE_ID, DEVICE_SUBENTRIES, DOMAIN, SUBENTRY_HOUSE_METER
 from .helpers import (
     ATTR_CONFIG_ENTRY,
     ATTR_DIRECTION,
@@ -75,7 +75,11 @@ def flatpeak_device(call: ServiceCall, entry: FlatpeakConfigEntry) -> str:
     The location's own report would add up every device (a charger's energy twice, once in
     grid import), so the house meter is the default.
     """
-    ids = {sub.data[CONF_DEVICE_ID]: sub for sub in entry.subentries.values()}
+    ids = {
+        sub.data[CONF_DEVICE_ID]: sub
+        for sub in entry.subentries.values()
+        if sub.subentry_type in DEVICE_SUBENTRIES
+    }
     if (device_id := call.data.get(ATTR_DEVICE)) is None:
         for flatpeak_id, subentry in ids.items():
             if subentry.subentry_type == SUBENTRY_HOUSE_METER:

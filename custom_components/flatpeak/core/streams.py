@@ -14,6 +14,7 @@ from ..const import (
     CONF_GRID_IMPORT,
     CONF_SOLAR,
     CONF_SUBMISSION_MODE,
+    DEVICE_SUBENTRIES,
     SUBENTRY_EV_CHARGER,
     SUBMISSION_CUMULATIVE,
 )
@@ -90,6 +91,8 @@ def entry_streams(entry: Entry) -> list[Stream]:
     """Every stream the entry's subentries map, in a stable order."""
     streams: list[Stream] = []
     for subentry in entry.subentries.values():
+        if subentry.subentry_type not in DEVICE_SUBENTRIES:
+            continue
         is_charger = subentry.subentry_type == SUBENTRY_EV_CHARGER
         names = [CHARGER_STREAM] if is_charger else [CONF_GRID_IMPORT, CONF_GRID_EXPORT, CONF_SOLAR]
         for name in names:

@@ -29,6 +29,7 @@ from ..const import (
     CONF_GRID_IMPORT,
     CONF_SOLAR,
     CONF_SUBMISSION_MODE,
+    DEVICE_SUBENTRIES,
     DOMAIN,
     SUBENTRY_EV_CHARGER,
     SUBMISSION_CUMULATIVE,
@@ -86,6 +87,8 @@ def entry_cost_statistics(entry: ConfigEntry, location_name: str) -> list[CostSt
     """The cost statistics of every stream the entry's devices have, in a stable order."""
     result = []
     for subentry in entry.subentries.values():
+        if subentry.subentry_type not in DEVICE_SUBENTRIES:
+            continue
         is_charger = subentry.subentry_type == SUBENTRY_EV_CHARGER
         device_id = str(subentry.data[CONF_DEVICE_ID])
         owner = subentry.title if is_charger else location_name
