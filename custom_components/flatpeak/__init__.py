@@ -21,11 +21,16 @@ from .client import (
     FlatpeakNotFoundError,
     Location,
 )
-from .const import CONF_LOCATION_ID, DOMAIN
+from .const import CONF_LOCATION_ID, DOMAIN, SUBENTRY_CHEAP_WINDOW
 from .costs import CostCoordinator, async_remove_costs
 from .entity import subentry_device_info
 from .entry_client import make_client
-from .issues import async_check_tariff, async_clear_all, async_clear_tariff_problem
+from .issues import (
+    async_check_tariff,
+    async_clear_all,
+    async_clear_tariff_problem,
+    async_clear_window_problems,
+)
 from .prices import PriceCoordinator
 from .sessions import (
     SessionBook,
@@ -35,9 +40,10 @@ from .sessions import (
 )
 from .tariff import TariffGate
 from .uploads import UploadCoordinator, async_remove_progress
+from .windows import CheapWindowCoordinator, PlanStore, async_remove_plans
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
-PLATFORMS: list[Platform] = [Platform.EVENT, Platform.SENSOR]
+PLATFORMS: list[Platform] = [Platform.BINARY_SENSOR, Platform.EVENT, Platform.SENSOR]
 
 
 @dataclass(slots=True)
@@ -52,6 +58,8 @@ class FlatpeakRuntimeData:
     prices: PriceCoordinator
     costs: CostCoordinator
     sessions: SessionCostCoordinator
+    plans: PlanStore
+    windows: dict[str, CheapWindowCoordinator]  # by subentry id
 
 
 type FlatpeakConfigEntry = ConfigEntry[FlatpeakRuntimeData]
@@ -100,6 +108,9 @@ async def async_setup_entry(hass: HomeAssistant, entry: FlatpeakConfigEntry) -> 
     sessions = SessionCostCoordinator(
         hass, entry, client, uploads, book=book, gate=tariff_gate, currency=costs.currency
     )
+    plans, windows = await _async_cheap_windows(
+        hass, entry, client=client, location=location, gate=tariff_gate, prices=prices
+    )
     entry.runtime_data = FlatpeakRuntimeData(
         client=client,
         location=location,
@@ -108,6 +119,8 @@ async def async_setup_entry(hass: HomeAssistant, entry: FlatpeakConfigEntry) -> 
         prices=prices,
         costs=costs,
         sessions=sessions,
+        plans=plans,
+        windows=windows,
     )
     sessions.async_setup()
     await costs.async_setup(uploads)
@@ -116,6 +129,10 @@ async def async_setup_entry(hass: HomeAssistant, entry: FlatpeakConfigEntry) -> 
 
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     entry.async_create_background_task(hass, prices.async_refresh(), f"{DOMAIN} first prices")
+    for window in windows.values():
+        entry.async_create_background_task(
+            hass, window.async_refresh(), f"{DOMAIN} first plan of {window.subentry.title}"
+        )
     # Uploads run whether or not any entity listens. The first cycle (with the history
     # window) runs in the background once HA has started, when every sensor is there.
     entry.async_on_unload(uploads.async_add_listener(lambda: None))
@@ -133,6 +150,7 @@ async def async_unload_entry(hass: HomeAssistant, entry: FlatpeakConfigEntry) ->
     """Release everything the entry holds."""
     unloaded = await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
     await entry.runtime_data.sessions.book.async_unload()
+    await entry.runtime_data.plans.async_unload()
     await entry.runtime_data.uploads.async_unload()
     return unloaded
 
@@ -144,11 +162,47 @@ async def async_remove_entry(hass: HomeAssistant, entry: FlatpeakConfigEntry) ->
     await async_remove_progress(hass, entry.entry_id)
     await async_remove_sessions(hass, entry.entry_id)
     await async_remove_costs(hass, entry)
+    await async_remove_plans(hass, entry.entry_id)
 
 
 async def _async_reload(hass: HomeAssistant, entry: FlatpeakConfigEntry) -> None:
     """Options, credentials or subentries changed."""
     await hass.config_entries.async_reload(entry.entry_id)
+
+
+async def _async_cheap_windows(
+    hass: HomeAssistant,
+    entry: FlatpeakConfigEntry,
+    *,
+    client: FlatpeakClient,
+    location: Location,
+    gate: TariffGate,
+    prices: PriceCoordinator,
+) -> tuple[PlanStore, dict[str, CheapWindowCoordinator]]:
+    """One coordinator per cheap window, with the plans kept from before; each re-plans when
+    the location's prices in its direction change."""
+    subentries = [
+        sub for sub in entry.subentries.values() if sub.subentry_type == SUBENTRY_CHEAP_WINDOW
+    ]
+    ids = {sub.subentry_id for sub in subentries}
+    async_clear_window_problems(hass, entry, keep=ids)
+    store = PlanStore(hass, entry.entry_id)
+    await store.async_load(ids)
+    windows = {
+        sub.subentry_id: CheapWindowCoordinator(
+            hass, entry, sub, client=client, location=location, gate=gate, store=store
+        )
+        for sub in subentries
+    }
+    if windows:
+
+        @callback
+        def _prices_updated() -> None:
+            for window in windows.values():
+                window.prices_updated(prices.schedule(window.direction))
+
+        entry.async_on_unload(prices.async_add_listener(_prices_updated))
+    return store, windows
 
 
 def _async_register_devices(hass: HomeAssistant, entry: FlatpeakConfigEntry) -> None:

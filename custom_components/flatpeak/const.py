@@ -91,6 +91,8 @@ MAX_HISTORY_DAYS: Final = 365
 ISSUE_NO_IMPORT_TARIFF: Final = "no_import_tariff"
 ISSUE_SENSOR_PROBLEM: Final = "sensor_problem"
 ISSUE_RECORDS_REJECTED: Final = "records_rejected"
+# A cheap window Flatpeak cannot plan; its translation key is this plus the 422 code.
+ISSUE_CHEAP_WINDOW: Final = "cheap_window"
 
 FLATPEAK_DASHBOARD_URL: Final = "https://dashboard.flatpeak.com"
 

@@ -14,6 +14,7 @@ from .const import (
     CONF_SOLAR,
     DOMAIN,
     FLATPEAK_DASHBOARD_URL,
+    ISSUE_CHEAP_WINDOW,
     ISSUE_NO_IMPORT_TARIFF,
     ISSUE_RECORDS_REJECTED,
     ISSUE_SENSOR_PROBLEM,
@@ -23,7 +24,7 @@ from .const import (
 from .sensor_choices import sensor_problem
 
 if TYPE_CHECKING:
-    from homeassistant.config_entries import ConfigEntry
+    from homeassistant.config_entries import ConfigEntry, ConfigSubentry
 
     from .client import Location
 
@@ -108,6 +109,7 @@ def async_clear_all(hass: HomeAssistant, entry: ConfigEntry) -> None:
     ir.async_delete_issue(hass, DOMAIN, f"{ISSUE_NO_IMPORT_TARIFF}_{entry.entry_id}")
     ir.async_delete_issue(hass, DOMAIN, f"{ISSUE_RECORDS_REJECTED}_{entry.entry_id}")
     async_clear_sensor_issues(hass, entry)
+    async_clear_window_problems(hass, entry)
 
 
 def tariff_problem_issue_id(entry_id: str) -> str:
@@ -145,3 +147,51 @@ def async_raise_tariff_problem(hass: HomeAssistant, entry: ConfigEntry, code: st
 def async_clear_tariff_problem(hass: HomeAssistant, entry: ConfigEntry) -> None:
     """Delete the entry's tariff issue (nothing happens when there is none)."""
     ir.async_delete_issue(hass, DOMAIN, tariff_problem_issue_id(entry.entry_id))
+
+
+def window_problem_issue_id(entry_id: str, subentry_id: str) -> str:
+    """The issue of one cheap window Flatpeak cannot plan (export prices it lacks)."""
+    return f"{ISSUE_CHEAP_WINDOW}_{entry_id}_{subentry_id}"
+
+
+@callback
+def async_raise_window_problem(
+    hass: HomeAssistant, entry: ConfigEntry, subentry: ConfigSubentry, code: str
+) -> None:
+    """Raise a cheap window's issue, or switch its text to ``code`` (a Flatpeak 422 code)."""
+    ir.async_create_issue(
+        hass,
+        DOMAIN,
+        window_problem_issue_id(entry.entry_id, subentry.subentry_id),
+        is_fixable=False,
+        severity=ir.IssueSeverity.WARNING,
+        translation_key=f"{ISSUE_CHEAP_WINDOW}_{code}",
+        translation_placeholders={
+            "window": subentry.title,
+            "location": entry.title,
+            "dashboard_url": FLATPEAK_DASHBOARD_URL,
+        },
+        learn_more_url=FLATPEAK_DASHBOARD_URL,
+    )
+
+
+@callback
+def async_clear_window_problem(
+    hass: HomeAssistant, entry: ConfigEntry, subentry: ConfigSubentry
+) -> None:
+    """Delete a cheap window's issue (nothing happens when there is none)."""
+    ir.async_delete_issue(
+        hass, DOMAIN, window_problem_issue_id(entry.entry_id, subentry.subentry_id)
+    )
+
+
+@callback
+def async_clear_window_problems(
+    hass: HomeAssistant, entry: ConfigEntry, keep: set[str] | None = None
+) -> None:
+    """Delete the entry's cheap window issues but those of ``keep`` (subentry ids)."""
+    prefix = f"{ISSUE_CHEAP_WINDOW}_{entry.entry_id}_"
+    kept = {window_problem_issue_id(entry.entry_id, sub) for sub in keep or set()}
+    for domain, issue_id in list(ir.async_get(hass).issues):
+        if domain == DOMAIN and issue_id.startswith(prefix) and issue_id not in kept:
+            ir.async_delete_issue(hass, DOMAIN, issue_id)

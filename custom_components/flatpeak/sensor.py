@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from .const import SUBENTRY_EV_CHARGER, SUBENTRY_HOUSE_METER
+from .const import SUBENTRY_CHEAP_WINDOW, SUBENTRY_EV_CHARGER, SUBENTRY_HOUSE_METER
 from .costs import cost_entities
 from .prices import price_entities
 from .sessions import session_entities
 from .uploads import upload_entities
+from .windows import window_sensor_entities
 
 if TYPE_CHECKING:
     from homeassistant.config_entries import ConfigSubentry
@@ -45,6 +46,12 @@ SENSORS: tuple[tuple[frozenset[str], Builder], ...] = (
     (
         frozenset({SUBENTRY_HOUSE_METER}),
         lambda entry, subentry: price_entities(entry.runtime_data.prices, subentry),
+    ),
+    (
+        frozenset({SUBENTRY_CHEAP_WINDOW}),
+        lambda entry, subentry: window_sensor_entities(
+            entry.runtime_data.windows[subentry.subentry_id], subentry
+        ),
     ),
 )
 

@@ -1,5 +1,5 @@
 """Whether Flatpeak can price the location now (no tariff, Connect pending, no price data)."""
 
-from .gate import TariffGate, tariff_problem
+from .gate import TARIFF_RETRY, TariffGate, tariff_problem
 
-__all__ = ["TariffGate", "tariff_problem"]
+__all__ = ["TARIFF_RETRY", "TariffGate", "tariff_problem"]
