@@ -14,10 +14,11 @@ from zoneinfo import ZoneInfo
 
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.config_entries import ConfigSubentry
-from homeassistant.const import STATE_OFF, STATE_ON, STATE_UNKNOWN
+from homeassistant.const import STATE_OFF, STATE_ON, STATE_UNAVAILABLE, STATE_UNKNOWN
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers import entity_registry as er
+from homeassistant.helpers import device_registry as dr, entity_registry as er, issue_registry as ir
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
+from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 
 from custom_components.flatpeak.client import (
@@ -29,8 +30,10 @@ from custom_components.flatpeak.client import (
 )
 from custom_components.flatpeak.const import DEFAULT_CHEAP_WINDOW, DOMAIN, SUBENTRY_CHEAP_WINDOW
 from custom_components.flatpeak.core.cheap_windows import merge_slots
+from custom_components.flatpeak.issues import window_problem_issue_id
 from tests.conftest import Emulator
 from tests.helpers import add_sensors, house_meter_subentry, make_entry, new_device
+from tests.test_emulator_schedules import dynamic_schedule
 
 LONDON = ZoneInfo("Europe/London")
 SECOND = timedelta(seconds=1)
@@ -273,3 +276,306 @@ async def test_a_half_hour_zone(
         duration=90,
     )
     await assert_follows(hass, freezer, emulator, ids, expected.slots)
+
+
+# -- prices that change ----------------------------------------------------------------------
+
+
+def replace_import_tariff(emulator: Emulator, location_id: str, schedule: list[Any]) -> None:
+    """The customer's import prices change at Flatpeak (a new day-ahead, another tariff)."""
+    for element in emulator.state.elements_for(location_id, "IMPORT"):
+        del emulator.state.elements[element.id]
+    emulator.state.add_tariff_element(location_id, "IMPORT", schedule)
+
+
+def dynamic_location(emulator: Emulator, seed: int = 7) -> str:
+    """A GB location with a half-hourly market-like import tariff."""
+    location = emulator.state.add_location(emulator.account_id, address_line1="3 Market Row")
+    emulator.state.add_tariff_element(location.id, "IMPORT", dynamic_schedule(seed))
+    return location.id
+
+
+def slots_of(hass: HomeAssistant, entity_id: str) -> list[tuple[str, str]]:
+    return [(slot["start"], slot["end"]) for slot in attributes(hass, entity_id)["slots"]]
+
+
+def as_pairs(schedule: Schedule) -> list[tuple[str, str]]:
+    return [(iso(slot.start), iso(slot.end)) for slot in schedule.slots]
+
+
+async def test_changed_prices_replan_a_window_not_started_and_keep_a_running_one(
+    hass: HomeAssistant, emulator: Emulator, freezer: FrozenDateTimeFactory
+) -> None:
+    """Sunday 23:00 with a dynamic tariff: "Day" (Monday 08:00 -> 20:00) has not started,
+    "Night" (22:00 -> 07:00) runs. At midnight Flatpeak's prices are new: the day window is
+    planned again from them (one request), the night keeps what it had (none)."""
+    location_id = dynamic_location(emulator)
+    sunday = london(2025, 6, 1, 23, 0)
+    day = window_subentry("Day", window_start="08:00:00", window_end="20:00:00", duration=120)
+    night = window_subentry("Night", window_start="22:00:00", window_end="07:00:00", duration=120)
+    entry = await setup(hass, emulator, freezer, day, night, start=sunday, location_id=location_id)
+    day_ids = entity_ids(hass, window_of(entry, "Day"))
+    night_ids = entity_ids(hass, window_of(entry, "Night"))
+    assert schedule_requests(emulator) == 2
+    night_before = slots_of(hass, night_ids["active"])
+    # The night was asked for from 23:00 (the hour before is gone).
+    assert night_before == as_pairs(
+        await emulator_answer(
+            hass, emulator, sunday, london(2025, 6, 2, 7, 0), location_id=location_id, duration=120
+        )
+    )
+
+    replace_import_tariff(emulator, location_id, dynamic_schedule(seed=8))
+    emulator.state.request_log.clear()
+    await jump(hass, freezer, london(2025, 6, 2, 0, 0) + 2 * SECOND)
+    assert emulator.requests("POST", f"/prices/{location_id}") >= 1  # the prices were read
+    assert schedule_requests(emulator) == 1
+    fresh = await emulator_answer(
+        hass,
+        emulator,
+        london(2025, 6, 2, 8, 0),
+        london(2025, 6, 2, 20, 0),
+        location_id=location_id,
+        duration=120,
+    )
+    assert slots_of(hass, day_ids["active"]) == as_pairs(fresh)
+    assert slots_of(hass, night_ids["active"]) == night_before
+
+    # Through the night and the day: each window as planned, nothing asked again but
+    # tonight's window when last night's ends.
+    emulator.state.request_log.clear()
+    ahead = tuple(
+        ScheduleSlot(datetime.fromisoformat(a), datetime.fromisoformat(b), 0, 1)
+        for a, b in night_before
+        if datetime.fromisoformat(b) > dt_util.utcnow()
+    )
+    await assert_follows(hass, freezer, emulator, night_ids, ahead)
+    await jump(hass, freezer, london(2025, 6, 2, 7, 0) + 2 * SECOND)
+    assert schedule_requests(emulator) == 1
+    await assert_follows(hass, freezer, emulator, day_ids, fresh.slots)
+
+
+async def test_prices_read_again_replan_only_what_changed(
+    hass: HomeAssistant, emulator: Emulator, freezer: FrozenDateTimeFactory
+) -> None:
+    """The price coordinator's answer reaches the windows: the same prices ask nothing, new
+    prices re-plan a window that has not started, and never one that runs."""
+    location_id = dynamic_location(emulator)
+    entry = await setup(
+        hass,
+        emulator,
+        freezer,
+        window_subentry("Later", window_start="20:00:00", window_end="23:00:00", duration=60),
+        window_subentry("Now", window_start="14:00:00", window_end="19:00:00", duration=60),
+        location_id=location_id,
+    )
+    later = entry.runtime_data.windows[window_of(entry, "Later").subentry_id]
+    running = entry.runtime_data.windows[window_of(entry, "Now").subentry_id]
+    client = entry.runtime_data.client
+    kept = running.plan
+    assert kept is not None
+    hour = MONDAY_3PM
+
+    async def read_prices() -> None:
+        prices = await client.get_prices(
+            location_id, hour + timedelta(hours=48), start=hour - timedelta(hours=24)
+        )
+        later.prices_updated(prices)
+        running.prices_updated(prices)
+        await hass.async_block_till_done(wait_background_tasks=True)
+
+    emulator.state.request_log.clear()
+    await read_prices()
+    await read_prices()
+    assert schedule_requests(emulator) == 0
+    replace_import_tariff(emulator, location_id, dynamic_schedule(seed=9))
+    await read_prices()
+    assert schedule_requests(emulator) == 1
+    fresh = await emulator_answer(
+        hass,
+        emulator,
+        london(2025, 6, 2, 20, 0),
+        london(2025, 6, 2, 23, 0),
+        location_id=location_id,
+        duration=60,
+    )
+    assert later.plan is not None
+    assert later.plan.schedule.slots == fresh.slots
+    assert running.plan == kept
+
+
+# -- restarts and changes ------------------------------------------------------------------
+
+
+async def test_a_running_window_keeps_its_slots_across_a_reload_until_it_is_changed(
+    hass: HomeAssistant, emulator: Emulator, freezer: FrozenDateTimeFactory
+) -> None:
+    """19:00, tonight's window runs: a reload (a device added, HA restarted) keeps its plan
+    without asking, even after prices moved; changing the window itself plans it again."""
+    location_id = dynamic_location(emulator)
+    entry = await setup(
+        hass,
+        emulator,
+        freezer,
+        window_subentry(duration=120),
+        start=london(2025, 6, 2, 19, 0),
+        location_id=location_id,
+    )
+    subentry = window_of(entry)
+    ids = entity_ids(hass, subentry)
+    before = slots_of(hass, ids["active"])
+    replace_import_tariff(emulator, location_id, dynamic_schedule(seed=11))
+    emulator.state.request_log.clear()
+
+    assert await hass.config_entries.async_reload(entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert schedule_requests(emulator) == 0
+    assert slots_of(hass, ids["active"]) == before
+    assert state(hass, ids["active"]) in (STATE_ON, STATE_OFF)
+
+    hass.config_entries.async_update_subentry(
+        entry, subentry, data={**subentry.data, "duration": 60}
+    )
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert schedule_requests(emulator) == 1
+    fresh = await emulator_answer(
+        hass,
+        emulator,
+        london(2025, 6, 2, 19, 0),
+        london(2025, 6, 3, 7, 0),
+        location_id=location_id,
+        duration=60,
+    )
+    assert slots_of(hass, ids["active"]) == as_pairs(fresh)
+
+
+async def test_removing_a_window_removes_its_device_entities_and_plan(
+    hass: HomeAssistant, emulator: Emulator, freezer: FrozenDateTimeFactory
+) -> None:
+    """Its device and entities go; the house meter and another window stay."""
+    entry = await setup(hass, emulator, freezer, window_subentry(), window_subentry("Heater"))
+    gone, stays = window_of(entry), window_of(entry, "Heater")
+    gone_ids, stays_ids = entity_ids(hass, gone), entity_ids(hass, stays)
+    assert hass.config_entries.async_remove_subentry(entry, gone.subentry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    registry = er.async_get(hass)
+    assert all(registry.async_get(entity_id) is None for entity_id in gone_ids.values())
+    assert all(registry.async_get(entity_id) is not None for entity_id in stays_ids.values())
+    devices = dr.async_get(hass)
+    assert devices.async_get_device(identifiers={(DOMAIN, gone.subentry_id)}) is None
+    assert devices.async_get_device(identifiers={(DOMAIN, stays.subentry_id)}) is not None
+    assert set(entry.runtime_data.windows) == {stays.subentry_id}
+    assert state(hass, stays_ids["active"]) == STATE_OFF
+
+
+# -- export, and what Flatpeak refuses -------------------------------------------------------
+
+
+async def test_dearest_export_slots(
+    hass: HomeAssistant, emulator: Emulator, freezer: FrozenDateTimeFactory
+) -> None:
+    """A location exporting on a market-like tariff: the dearest 2 hours of the next 24."""
+    location = emulator.state.add_location(emulator.account_id, address_line1="4 Solar Way")
+    emulator.state.add_tariff_element(location.id, "IMPORT", dynamic_schedule(3))
+    emulator.state.add_tariff_element(location.id, "EXPORT", dynamic_schedule(4))
+    entry = await setup(
+        hass,
+        emulator,
+        freezer,
+        window_subentry(
+            "Export peak",
+            window="rolling",
+            rolling_hours=24,
+            duration=120,
+            segment="dearest",
+            direction="export",
+        ),
+        location_id=location.id,
+    )
+    ids = entity_ids(hass, window_of(entry, "Export peak"))
+    expected = await emulator_answer(
+        hass,
+        emulator,
+        MONDAY_3PM,
+        MONDAY_3PM + timedelta(hours=24),
+        location_id=location.id,
+        duration=120,
+        segment=ScheduleSegment.HIGH,
+        direction=TariffDirection.EXPORT,
+    )
+    assert slots_of(hass, ids["active"]) == as_pairs(expected)
+    await assert_follows(hass, freezer, emulator, ids, expected.slots)
+
+
+async def test_no_export_tariff_is_one_repair_retried_every_15_minutes(
+    hass: HomeAssistant, emulator: Emulator, freezer: FrozenDateTimeFactory
+) -> None:
+    """Export windows at a location that only imports: unavailable with one repair naming the
+    window; import prices work on; asked again every 15 minutes; connected, all is back."""
+    location = emulator.state.add_location(emulator.account_id, address_line1="5 Grid Lane")
+    emulator.state.add_tariff_element(location.id, "IMPORT", dynamic_schedule(5))
+    entry = await setup(
+        hass,
+        emulator,
+        freezer,
+        window_subentry("Export peak", segment="dearest", direction="export"),
+        location_id=location.id,
+    )
+    subentry = window_of(entry, "Export peak")
+    ids = entity_ids(hass, subentry)
+    assert all(state(hass, entity_id) == STATE_UNAVAILABLE for entity_id in ids.values())
+    issues = [i for d, i in ir.async_get(hass).issues if d == DOMAIN]
+    issue_id = window_problem_issue_id(entry.entry_id, subentry.subentry_id)
+    assert issues == [issue_id]
+    issue = ir.async_get(hass).async_get_issue(DOMAIN, issue_id)
+    assert issue is not None
+    assert issue.translation_key == "cheap_window_no_tariff_connected"
+    assert issue.translation_placeholders == {
+        "window": "Export peak",
+        "location": entry.title,
+        "dashboard_url": "https://dashboard.flatpeak.com",
+    }
+    assert entry.runtime_data.tariff_gate.problem is None  # imports are priced
+
+    minutes: list[int] = []
+    count = schedule_requests(emulator)
+    for minute in range(1, 61):
+        await jump(hass, freezer, MONDAY_3PM + timedelta(minutes=minute))
+        if (new := schedule_requests(emulator)) != count:
+            count = new
+            minutes.append(minute)
+    # Every 15 minutes (the timers fire a second or so after, the clock moves by minutes).
+    gaps = [b - a for a, b in zip([0, *minutes], minutes, strict=False)]
+    assert len(gaps) >= 3
+    assert all(15 <= gap <= 17 for gap in gaps), minutes
+    assert all(state(hass, entity_id) == STATE_UNAVAILABLE for entity_id in ids.values())
+
+    emulator.state.add_tariff_element(location.id, "EXPORT", dynamic_schedule(6))
+    await jump(hass, freezer, MONDAY_3PM + timedelta(minutes=77))
+    assert ir.async_get(hass).async_get_issue(DOMAIN, issue_id) is None
+    assert state(hass, ids["active"]) == STATE_OFF
+    assert state(hass, ids["next_start"]) != STATE_UNAVAILABLE
+
+
+async def test_a_failed_request_is_retried_and_keeps_what_is_known(
+    hass: HomeAssistant, emulator: Emulator, freezer: FrozenDateTimeFactory
+) -> None:
+    """A 503 at set-up: unavailable (nothing known), asked again after a minute or so; a
+    failure later, when the next window is due, leaves the last night's "off" until known."""
+    emulator.state.fail_next("/schedules/duration/*", 503)
+    entry = await setup(hass, emulator, freezer, window_subentry())
+    ids = entity_ids(hass, window_of(entry))
+    assert state(hass, ids["active"]) == STATE_UNAVAILABLE
+    assert schedule_requests(emulator) == 1
+    await jump(hass, freezer, MONDAY_3PM + timedelta(seconds=90))
+    assert schedule_requests(emulator) == 2
+    assert state(hass, ids["active"]) == STATE_OFF
+    assert state(hass, ids["next_start"]) == "2025-06-02T23:30:00+00:00"
+
+    emulator.state.fail_next("/schedules/duration/*", 503)
+    await jump(hass, freezer, london(2025, 6, 3, 7, 0) + 2 * SECOND)
+    assert schedule_requests(emulator) == 3
+    assert state(hass, ids["active"]) == STATE_UNAVAILABLE
+    await jump(hass, freezer, london(2025, 6, 3, 7, 2))
+    assert schedule_requests(emulator) == 4
+    assert state(hass, ids["next_start"]) == "2025-06-03T23:30:00+00:00"

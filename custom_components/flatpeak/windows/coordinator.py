@@ -9,6 +9,7 @@ switch at each slot's start and end from the plan, without a request.
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime, timedelta, tzinfo
 import logging
 from typing import TYPE_CHECKING
@@ -117,6 +118,7 @@ class CheapWindowCoordinator(DataUpdateCoordinator[Plan | None]):
         self._prices_seen: tuple[SearchWindow, tuple[object, ...]] | None = None
         self._prices_changed = False
         self._unsub_boundary: CALLBACK_TYPE | None = None
+        self._lock = asyncio.Lock()
 
     @property
     def direction(self) -> TariffDirection:
@@ -175,6 +177,12 @@ class CheapWindowCoordinator(DataUpdateCoordinator[Plan | None]):
         self._prices_seen = seen
 
     async def _async_update_data(self) -> Plan | None:
+        """One refresh at a time: a price change may ask for one while the timer's runs, and
+        the second must see the first one's answer, not ask again."""
+        async with self._lock:
+            return await self._async_plan()
+
+    async def _async_plan(self) -> Plan | None:
         """Ask Flatpeak when the plan does not stand; failures keep it and set the wake-up."""
         now = dt_util.utcnow()
         window = self.window(now)
@@ -199,7 +207,10 @@ class CheapWindowCoordinator(DataUpdateCoordinator[Plan | None]):
                 retry = self._failed(err, now)
             else:
                 self._succeeded()
+                # The answer is from the prices Flatpeak has now: the next price read is
+                # what later changes are measured against.
                 self._prices_changed = False
+                self._prices_seen = None
                 self.plan = plan_to_use(self.plan, Plan(window, schedule), now)
                 self._store.save(self.subentry.subentry_id, self.settings.fingerprint, self.plan)
         self.update_interval = max(self._wake(window, now, retry) - now, timedelta(0))
