@@ -461,9 +461,13 @@ async def test_removing_a_window_removes_its_device_entities_and_plan(
     registry = er.async_get(hass)
     assert all(registry.async_get(entity_id) is None for entity_id in gone_ids.values())
     assert all(registry.async_get(entity_id) is not None for entity_id in stays_ids.values())
-    devices = dr.async_get(hass)
-    assert devices.async_get_device(identifiers={(DOMAIN, gone.subentry_id)}) is None
-    assert devices.async_get_device(identifiers={(DOMAIN, stays.subentry_id)}) is not None
+    identifiers = {
+        identifier
+        for device in dr.async_entries_for_config_entry(dr.async_get(hass), entry.entry_id)
+        for identifier in device.identifiers
+    }
+    assert (DOMAIN, gone.subentry_id) not in identifiers
+    assert (DOMAIN, stays.subentry_id) in identifiers
     assert set(entry.runtime_data.windows) == {stays.subentry_id}
     assert state(hass, stays_ids["active"]) == STATE_OFF
 
