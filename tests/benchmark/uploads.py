@@ -57,6 +57,7 @@ from custom_components.flatpeak.client import (
 from custom_components.flatpeak.const import (
     CONF_HISTORY_DAYS,
     CONF_UPLOAD_INTERVAL,
+    DEFAULT_CHEAP_WINDOW,
     DEFAULT_UPLOAD_INTERVAL_MIN,
     DOMAIN,
 )
@@ -524,7 +525,36 @@ def _print_report(
 STEADY_START = datetime(2025, 6, 2, 0, 0, tzinfo=UTC)
 STEADY_HOURS = 24
 # Endpoint of a request by its path; anything else (devices, locations) is "other".
-ENDPOINTS = {"meter": "/meters/", "cost": "/costs/", "price": "/prices/", "login": "/login"}
+ENDPOINTS = {
+    "meter": "/meters/",
+    "cost": "/costs/",
+    "price": "/prices/",
+    "schedule": "/schedules/",
+    "login": "/login",
+}
+# Two cheap windows beside the meter: tonight's cheapest 3 hours and the dearest 2 hours of
+# a rolling 24 (export). Each is planned about once per window.
+STEADY_WINDOWS = [
+    {
+        "subentry_type": "cheap_window",
+        "title": "Dishwasher",
+        "unique_id": None,
+        "data": dict(DEFAULT_CHEAP_WINDOW),
+    },
+    {
+        "subentry_type": "cheap_window",
+        "title": "Export peak",
+        "unique_id": None,
+        "data": {
+            **DEFAULT_CHEAP_WINDOW,
+            "window": "rolling",
+            "rolling_hours": 24,
+            "duration": 120,
+            "segment": "dearest",
+            "direction": "export",
+        },
+    },
+]
 
 
 class _QuickMeter(Meter):
@@ -582,7 +612,7 @@ async def test_steady_state_requests(
     entry = await make_entry(
         hass,
         emulator,  # type: ignore[arg-type]
-        subentries=[house_meter_subentry(device_id)],
+        subentries=[house_meter_subentry(device_id), *STEADY_WINDOWS],
         options={CONF_UPLOAD_INTERVAL: DEFAULT_UPLOAD_INTERVAL_MIN, CONF_HISTORY_DAYS: 1},
     )
     assert await hass.config_entries.async_setup(entry.entry_id)
@@ -606,8 +636,11 @@ async def test_steady_state_requests(
     assert entry.state is ConfigEntryState.LOADED
     devices = 1
     total = _by_endpoint(state.request_log)
-    for name in ("meter", "cost", "price"):  # the day did run
+    for name in ("meter", "cost", "price", "schedule"):  # the day did run
         assert total[name], total
+    # One plan per window that opened, none for a window that runs (both opened once).
+    windows = len(STEADY_WINDOWS)
+    assert total["schedule"] <= windows, total
     per_hour = {k: round(v / STEADY_HOURS / devices, 2) for k, v in total.items()}
     busiest = {k: max(hour[k] for hour in hourly) for k in total}
     figures = {
@@ -616,6 +649,9 @@ async def test_steady_state_requests(
         "steady_max_requests_in_an_hour": busiest,
         "steady_hours": STEADY_HOURS,
         "steady_devices": devices,
+        "steady_schedule_requests_per_window_day": round(
+            total["schedule"] / windows * 24 / STEADY_HOURS, 2
+        ),
         "steady_upload_interval_min": DEFAULT_UPLOAD_INTERVAL_MIN,
     }
     print(
@@ -627,6 +663,10 @@ async def test_steady_state_requests(
         + ", ".join(f"{k} {per_hour[k]}" for k in total)
         + f" (targets: meter <= 4, cost + price <= 16: "
         f"{round(per_hour['cost'] + per_hour['price'], 2)})"
+    )
+    print(
+        f"  schedule requests per cheap window-day: "
+        f"{figures['steady_schedule_requests_per_window_day']} ({windows} windows)"
     )
     print("  busiest hour: " + ", ".join(f"{k} {v}" for k, v in busiest.items()))
     await _publish(hass, figures)
