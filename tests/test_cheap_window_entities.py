@@ -30,6 +30,7 @@ from custom_components.flatpeak.client import (
 )
 from custom_components.flatpeak.const import DEFAULT_CHEAP_WINDOW, DOMAIN, SUBENTRY_CHEAP_WINDOW
 from custom_components.flatpeak.core.cheap_windows import merge_slots
+from custom_components.flatpeak.diagnostics import async_get_config_entry_diagnostics
 from custom_components.flatpeak.issues import window_problem_issue_id
 from tests.conftest import Emulator
 from tests.helpers import add_sensors, house_meter_subentry, make_entry, new_device
@@ -583,3 +584,25 @@ async def test_a_failed_request_is_retried_and_keeps_what_is_known(
     await jump(hass, freezer, london(2025, 6, 3, 7, 2))
     assert schedule_requests(emulator) == 4
     assert state(hass, ids["next_start"]) == "2025-06-03T23:30:00+00:00"
+
+
+async def test_diagnostics_show_each_window_plan(
+    hass: HomeAssistant,
+    emulator: Emulator,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """Support sees the plan, its next_update and when Flatpeak is asked next (the download
+    itself is tested in test_diagnostics; the frozen clock here outdates its access token)."""
+    entry = await setup(hass, emulator, freezer, window_subentry())
+    diagnostics = await async_get_config_entry_diagnostics(hass, entry)
+    assert diagnostics["cheap_windows"]["Dishwasher"] | {"refresh_in_seconds": None} == {
+        "window": ["2025-06-02T17:00:00+00:00", "2025-06-03T06:00:00+00:00"],
+        "slots": [["2025-06-02T23:30:00+00:00", "2025-06-03T02:30:00+00:00", 0.07]],
+        "next_update": "2025-06-02T23:00:00+00:00",
+        "tariff_problem": None,
+        "failures": 0,
+        "last_error": None,
+        "refresh_in_seconds": None,
+    }
+    # The refresh is due when the window ends (its next_update falls after it started).
+    assert diagnostics["cheap_windows"]["Dishwasher"]["refresh_in_seconds"] == 16 * 3600 + 1

@@ -61,4 +61,7 @@ async def async_get_config_entry_diagnostics(
         data["uploads"] = runtime.uploads.diagnostics()
         data["costs"] = runtime.costs.diagnostics()
         data["sessions"] = runtime.sessions.diagnostics()
+        data["cheap_windows"] = {
+            window.subentry.title: window.diagnostics() for window in runtime.windows.values()
+        }
     return async_redact_data(data, TO_REDACT)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 from datetime import datetime, timedelta, tzinfo
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from homeassistant.config_entries import ConfigSubentry
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
@@ -299,14 +299,39 @@ class CheapWindowCoordinator(DataUpdateCoordinator[Plan | None]):
 
     def _wake(self, window: SearchWindow, now: datetime, retry: datetime | None) -> datetime:
         """When the plan may next need Flatpeak: the window's end (a new one opens), its
-        ``next_update`` while the window has not started, or the retry after a failure."""
+        ``next_update`` if it comes before the window starts, or the retry after a failure."""
         if self.plan is None or self.plan.window != window:
             return retry or now + REFRESH_MIN
         wake = window.end
         next_update = self.plan.schedule.next_update
-        if next_update is not None and not keeps_plan(self.plan, window, now):
+        # A next_update once the window has started changes nothing: the plan is kept.
+        if next_update is not None and next_update < window.start:
             wake = min(wake, max(next_update, now + REFRESH_MIN))
         return min(wake, retry) if retry is not None else wake
+
+    def diagnostics(self) -> dict[str, Any]:
+        """What support needs: the plan in hand, why none, and when Flatpeak is asked next."""
+        plan = self.plan
+        return {
+            "window": [plan.window.start.isoformat(), plan.window.end.isoformat()]
+            if plan
+            else None,
+            "slots": [
+                [slot.start.isoformat(), slot.end.isoformat(), slot.average_price]
+                for slot in plan.schedule.slots
+            ]
+            if plan
+            else None,
+            "next_update": plan.schedule.next_update.isoformat()
+            if plan and plan.schedule.next_update
+            else None,
+            "tariff_problem": self.tariff_problem,
+            "failures": self._backoff.failures,
+            "last_error": self._backoff.error,
+            "refresh_in_seconds": self.update_interval.total_seconds()
+            if self.update_interval
+            else None,
+        }
 
     # -- slot boundaries ----------------------------------------------------------------
 
