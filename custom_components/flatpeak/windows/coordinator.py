@@ -164,17 +164,16 @@ class CheapWindowCoordinator(DataUpdateCoordinator[Plan | None]):
         if (fingerprint := prices_fingerprint(prices, window)) is None:
             return
         seen = (window, fingerprint)
-        if (
-            self._prices_seen is not None
-            and self._prices_seen[0] == window
-            and (self._prices_seen != seen)
-        ):
-            now = dt_util.utcnow()
-            if not keeps_plan(self.plan, self.plan.window, now):
-                _LOGGER.debug("Prices of %s changed; planning again", self.subentry.title)
-                self._prices_changed = True
-                self.hass.async_create_task(self.async_request_refresh())
-        self._prices_seen = seen
+        before, self._prices_seen = self._prices_seen, seen
+        if before is None or before[0] != window or before == seen:
+            return
+        if keeps_plan(self.plan, window, dt_util.utcnow()):
+            return  # a running window keeps its slots whatever the prices do
+        _LOGGER.debug("Prices of %s changed; planning again", self.subentry.title)
+        self._prices_changed = True
+        self.config_entry.async_create_background_task(
+            self.hass, self.async_request_refresh(), f"{DOMAIN} re-plan {self.subentry.title}"
+        )
 
     async def _async_update_data(self) -> Plan | None:
         """One refresh at a time: a price change may ask for one while the timer's runs, and
