@@ -32,11 +32,13 @@ from ..const import (
     DEFAULT_UPLOAD_INTERVAL_MIN,
     DOMAIN,
     FLATPEAK_DASHBOARD_URL,
+    SUBENTRY_CHEAP_WINDOW,
     SUBENTRY_EV_CHARGER,
     SUBENTRY_HOUSE_METER,
 )
 from ..entry_client import make_client
 from ..sensor_choices import async_dashboard_defaults, energy_sensors
+from .cheap_window import CheapWindowSubentryFlow
 from .connect import CONNECT_STEP, async_forget_token, async_remember_token, callback_url
 from .credentials import CredentialsFlow
 from .devices import async_reference_id, async_register_device
@@ -99,7 +101,7 @@ class FlatpeakConfigFlow(CredentialsFlow, domain=DOMAIN):
     def async_get_supported_subentry_types(
         cls, config_entry: ConfigEntry
     ) -> dict[str, type[ConfigSubentryFlow]]:
-        """The house meter and EV chargers are subentries of the location entry.
+        """The house meter, EV chargers and cheap windows are subentries of the location entry.
 
         Both types are always listed: Home Assistant (2025.4 to 2026.10) computes this list
         once per entry for the frontend and looks a type up here again to reconfigure one of
@@ -109,6 +111,7 @@ class FlatpeakConfigFlow(CredentialsFlow, domain=DOMAIN):
         return {
             SUBENTRY_HOUSE_METER: HouseMeterSubentryFlow,
             SUBENTRY_EV_CHARGER: EvChargerSubentryFlow,
+            SUBENTRY_CHEAP_WINDOW: CheapWindowSubentryFlow,
         }
 
     @callback
