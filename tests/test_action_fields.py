@@ -60,6 +60,7 @@ def test_which_actions_ask_for_a_location_and_which_for_a_device() -> None:
         "get_cost_report",
         "get_prices",
         "simulate_cost",
+        "find_cheapest_window",
     }
     assert {service for service, _, _ in fields_with("device")} == {
         "get_cost_report",

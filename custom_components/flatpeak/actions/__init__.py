@@ -1,5 +1,5 @@
 """The integration's actions, registered once from ``async_setup``: one table, one module
-per family (history, reports and prices, simulation, charging sessions)."""
+per family (history, reports and prices, simulation, cheap windows, charging sessions)."""
 
 from __future__ import annotations
 
@@ -27,6 +27,11 @@ from .sessions import (
     async_start_session,
 )
 from .simulate import SERVICE_SIMULATE_COST, SIMULATE_COST_SCHEMA, async_simulate_cost
+from .windows import (
+    FIND_CHEAPEST_WINDOW_SCHEMA,
+    SERVICE_FIND_CHEAPEST_WINDOW,
+    async_find_cheapest_window,
+)
 
 type Handler = Callable[[ServiceCall], Coroutine[Any, Any, ServiceResponse]]
 
@@ -41,6 +46,12 @@ ACTIONS: tuple[tuple[str, Handler, Any, SupportsResponse], ...] = (
     (SERVICE_GET_COST_REPORT, async_get_cost_report, GET_COST_REPORT_SCHEMA, SupportsResponse.ONLY),
     (SERVICE_GET_PRICES, async_get_prices, GET_PRICES_SCHEMA, SupportsResponse.ONLY),
     (SERVICE_SIMULATE_COST, async_simulate_cost, SIMULATE_COST_SCHEMA, SupportsResponse.ONLY),
+    (
+        SERVICE_FIND_CHEAPEST_WINDOW,
+        async_find_cheapest_window,
+        FIND_CHEAPEST_WINDOW_SCHEMA,
+        SupportsResponse.ONLY,
+    ),
     (SERVICE_START_SESSION, async_start_session, START_SCHEMA, SupportsResponse.OPTIONAL),
     (SERVICE_END_SESSION, async_end_session, END_SCHEMA, SupportsResponse.OPTIONAL),
 )

@@ -116,18 +116,28 @@ def local_iso(moment: datetime, zone: ZoneInfo) -> str:
     return moment.astimezone(zone).isoformat()
 
 
-def action_failed(entry: FlatpeakConfigEntry, err: FlatpeakError) -> HomeAssistantError:
+def action_failed(
+    entry: FlatpeakConfigEntry,
+    err: FlatpeakError,
+    direction: TariffDirection = TariffDirection.IMPORT,
+) -> HomeAssistantError:
     """The HA error for a Flatpeak failure during an action.
 
-    A tariff 422 says the location cannot be priced yet: it gets its own text, and the entry's
-    tariff gate hears of it, so the sensors wait their 15 minutes and the repair issue shows.
+    A tariff 422 says the location cannot be priced yet: it gets its own text. For import
+    prices the entry's tariff gate hears of it, so the sensors wait their 15 minutes and the
+    repair issue shows; export or local prices refused (no export tariff) say nothing about
+    the import tariff the sensors use.
     """
     if isinstance(err, FlatpeakTariffError):
         code = tariff_problem(err)
-        entry.runtime_data.tariff_gate.failed(err, dt_util.utcnow())
+        if direction is TariffDirection.IMPORT:
+            entry.runtime_data.tariff_gate.failed(err, dt_util.utcnow())
+            key = f"action_{code}"
+        else:
+            key = f"action_{direction.value.lower()}_{code}"
         return HomeAssistantError(
             translation_domain=DOMAIN,
-            translation_key=f"action_{code}",
+            translation_key=key,
             translation_placeholders={"location": entry.title},
         )
     return HomeAssistantError(

@@ -177,7 +177,7 @@ async def async_get_prices(call: ServiceCall) -> ServiceResponse:
                 location.id, end, start=start, tariff_direction=DIRECTIONS[direction]
             )
         except FlatpeakError as err:
-            raise action_failed(entry, err) from err
+            raise action_failed(entry, err, DIRECTIONS[direction]) from err
         response["currency"] = prices.currency_code or location.currency_code
         response[direction] = [
             {

@@ -264,7 +264,7 @@ async def async_simulate_cost(call: ServiceCall) -> ServiceResponse:
     try:
         costs = await price_profile(entry, profile, DIRECTIONS[direction])
     except FlatpeakError as err:
-        raise action_failed(entry, err) from err
+        raise action_failed(entry, err, DIRECTIONS[direction]) from err
     refuse_unpriced([cost.row for cost in costs])
     currency = next((c.currency_code for c in costs if c.currency_code), None)
     return {
