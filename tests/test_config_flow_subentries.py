@@ -22,6 +22,7 @@ from custom_components.flatpeak.const import (
     CONF_SESSION_STATES,
     CONF_SOLAR,
     CONF_SUBMISSION_MODE,
+    SUBENTRY_CHEAP_WINDOW,
     SUBENTRY_EV_CHARGER,
     SUBENTRY_HOUSE_METER,
 )
@@ -336,11 +337,12 @@ async def test_two_windows_add_a_house_meter(hass: HomeAssistant, emulator: Emul
     assert len(of_type(entry, SUBENTRY_HOUSE_METER)) == 1
 
 
-async def test_both_subentry_types_stay_listed(hass: HomeAssistant, emulator: Emulator) -> None:
-    """HA caches the types per entry and needs them to reconfigure: both stay listed."""
+async def test_every_subentry_type_stays_listed(hass: HomeAssistant, emulator: Emulator) -> None:
+    """HA caches the types per entry and needs them to reconfigure: all stay listed."""
     entry = await loaded_entry(hass, emulator)
-    assert set(entry.supported_subentry_types) == {SUBENTRY_HOUSE_METER, SUBENTRY_EV_CHARGER}
-    assert entry.supported_subentry_types[SUBENTRY_HOUSE_METER]["supports_reconfigure"]
+    types = entry.supported_subentry_types
+    assert set(types) == {SUBENTRY_HOUSE_METER, SUBENTRY_EV_CHARGER, SUBENTRY_CHEAP_WINDOW}
+    assert all(types[kind]["supports_reconfigure"] for kind in types)
 
 
 # -- one sensor, one device ---------------------------------------------------------------
