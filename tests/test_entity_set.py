@@ -18,23 +18,32 @@ from tests.helpers import (
     make_entry,
     new_device,
 )
+from tests.test_cheap_window_entities import window_subentry
 
 
-async def test_the_entity_set_of_a_house_meter_and_a_charger(
+async def test_the_entity_set_of_a_house_meter_a_charger_and_a_cheap_window(
     hass: HomeAssistant, emulator: Emulator, snapshot: SnapshotAssertion
 ) -> None:
-    """A house meter (import, export, solar) and an EV charger: every entity, as it is."""
+    """A house meter (import, export, solar), an EV charger and a cheap window: every
+    entity, as it is."""
     await hass.config.async_update(time_zone="Europe/London", currency="GBP")
     add_sensors(hass)
     house = await new_device(hass, emulator, "house")
     charger = await new_device(hass, emulator, "charger")
     entry = await make_entry(
-        hass, emulator, subentries=[house_meter_subentry(house), ev_charger_subentry(charger)]
+        hass,
+        emulator,
+        subentries=[
+            house_meter_subentry(house),
+            ev_charger_subentry(charger),
+            window_subentry("Dishwasher"),
+        ],
     )
     assert await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done(wait_background_tasks=True)
 
-    names = {house: "<house meter>", charger: "<charger>"}
+    window = next(s.subentry_id for s in entry.subentries.values() if s.title == "Dishwasher")
+    names = {house: "<house meter>", charger: "<charger>", window: "<cheap window>"}
     devices = {
         d.id: d for d in dr.async_entries_for_config_entry(dr.async_get(hass), entry.entry_id)
     }

@@ -100,6 +100,39 @@ def price_period(prices: Prices, when: datetime) -> PricePeriod | None:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class OutlookPeriod:
+    """One stretch of a single price in the outlook."""
+
+    start: datetime
+    end: datetime
+    price: float
+
+
+# The outlook reaches as far as a request does (48 h) and holds at most 48 h of
+# quarter-hours, so the attribute stays a few kilobytes whatever the tariff.
+OUTLOOK_SPAN = HORIZON
+OUTLOOK_LIMIT = 192
+
+
+def outlook(prices: Prices, when: datetime) -> list[OutlookPeriod]:
+    """The price periods from the one valid at ``when`` (or the next to begin) to 48 h
+    ahead: adjacent slots of the same price joined, in time order, at most 192."""
+    until = when + OUTLOOK_SPAN
+    periods: list[OutlookPeriod] = []
+    for slot in sorted(prices.slots, key=lambda slot: slot.valid_from):
+        if slot.valid_to <= when or slot.valid_from >= until:
+            continue
+        last = periods[-1] if periods else None
+        if last is not None and last.end == slot.valid_from and last.price == slot.price:
+            periods[-1] = OutlookPeriod(start=last.start, end=slot.valid_to, price=slot.price)
+        elif len(periods) == OUTLOOK_LIMIT:
+            break
+        else:
+            periods.append(OutlookPeriod(slot.valid_from, slot.valid_to, slot.price))
+    return periods
+
+
 def next_change(prices: Prices, when: datetime) -> datetime | None:
     """The first slot start or end after ``when``: where the price valid now can change."""
     return min(

@@ -17,7 +17,14 @@ from homeassistant.util import dt as dt_util
 
 from ..client import TariffDirection
 from ..entity import FlatpeakEntity
-from .coordinator import PriceCoordinator, PricePeriod, next_change, price_period
+from .coordinator import (
+    OutlookPeriod,
+    PriceCoordinator,
+    PricePeriod,
+    next_change,
+    outlook,
+    price_period,
+)
 
 if TYPE_CHECKING:
     from homeassistant.config_entries import ConfigSubentry
@@ -27,6 +34,7 @@ if TYPE_CHECKING:
 ATTR_VALID_FROM = "valid_from"
 ATTR_VALID_TO = "valid_to"
 ATTR_NEXT_PRICE = "next_price"
+ATTR_OUTLOOK = "outlook"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -66,11 +74,15 @@ class FlatpeakPriceSensor(FlatpeakEntity[PriceCoordinator], SensorEntity):
     A timer at the next slot boundary switches the state; no request is made for it.
     Unavailable while Flatpeak cannot price the location or no slot covers now. The
     attributes say when this price began and ends, and the price after it: as far as the
-    schedule tells, else None (a flat export rate has neither).
+    schedule tells, else None (a flat export rate has neither). ``outlook`` lists the known
+    price periods from the current one on (48 h at most) for charts.
     """
 
-    # They change with every slot and repeat what the state history already says.
-    _unrecorded_attributes = frozenset({ATTR_VALID_FROM, ATTR_VALID_TO, ATTR_NEXT_PRICE})
+    # They change with every slot and repeat what the state history already says; the
+    # outlook is kilobytes that would otherwise be stored with every price change.
+    _unrecorded_attributes = frozenset(
+        {ATTR_VALID_FROM, ATTR_VALID_TO, ATTR_NEXT_PRICE, ATTR_OUTLOOK}
+    )
 
     entity_description: PriceSensorDescription
 
@@ -83,6 +95,7 @@ class FlatpeakPriceSensor(FlatpeakEntity[PriceCoordinator], SensorEntity):
         """Belong to the house meter's device."""
         super().__init__(coordinator, subentry, description)
         self._period: PricePeriod | None = None
+        self._outlook: list[OutlookPeriod] = []
         self._currency = coordinator.currency
         self._unsub_change: CALLBACK_TYPE | None = None
 
@@ -123,9 +136,11 @@ class FlatpeakPriceSensor(FlatpeakEntity[PriceCoordinator], SensorEntity):
         schedule = self.coordinator.schedule(self.entity_description.direction)
         if schedule is None:
             self._period = None
+            self._outlook = []
             return
         self._currency = schedule.currency_code or self.coordinator.currency
         self._period = price_period(schedule, now)
+        self._outlook = outlook(schedule, now)
         if (change := next_change(schedule, now)) is not None:
             self._unsub_change = async_track_point_in_utc_time(
                 self.hass, self._async_price_changes, change
@@ -150,13 +165,21 @@ class FlatpeakPriceSensor(FlatpeakEntity[PriceCoordinator], SensorEntity):
 
     @property
     def extra_state_attributes(self) -> dict[str, Any] | None:
-        """When the current price began and ends, and the price after it."""
+        """When the current price began and ends, the price after it, the outlook."""
         if self._period is None:
             return None
         return {
             ATTR_VALID_FROM: _timestamp(self._period.valid_from),
             ATTR_VALID_TO: _timestamp(self._period.valid_to),
             ATTR_NEXT_PRICE: self._period.next_price,
+            ATTR_OUTLOOK: [
+                {
+                    "start": _timestamp(period.start),
+                    "end": _timestamp(period.end),
+                    "price": period.price,
+                }
+                for period in self._outlook
+            ],
         }
 
 
