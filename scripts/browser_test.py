@@ -581,6 +581,94 @@ class Person:
         self.check("the EV charger is created", self.sees(CREATED))
         page.get_by_role("button", name=FINISH).click()
 
+    def cheap_window(self, entry_title: str) -> None:
+        """Add a cheap window with the form's own defaults (the cheapest 3 hours 18:00 to
+        07:00), then see its binary sensor and Next start on its device page."""
+        page = self.page
+        flow = "config_subentries.cheap_window.step"
+        self.add_device(entry_title, "cheap_window")
+        self.check("the cheap window form opens", self.sees(shown(f"{flow}.user.description")))
+        name = self.field("textbox", string(f"{flow}.user.data.name"))
+        name.fill("Hot water")
+        self.shot("cheap-window")
+        self.submit()
+        self.check("the how long and when step follows", self.sees(shown(f"{flow}.details.title")))
+        data = self.form_data()
+        self.check(
+            "it offers the cheapest 3 hours from 18:00 to 07:00",
+            data.get("duration") == {"hours": 3, "minutes": 0, "seconds": 0}
+            and data.get("window_start") == "18:00:00"
+            and data.get("window_end") == "07:00:00",
+            str(data),
+        )
+        self.shot("cheap-window-details")
+        self.submit()
+        self.check("the cheap window is created", self.sees(CREATED))
+        page.get_by_role("button", name=FINISH).click()
+        page.wait_for_timeout(1000)
+
+        entry_id = next(
+            e["entry_id"]
+            for e in self.ws({"type": "config_entries/get", "domain": "flatpeak"})
+            if entry_title in e["title"]
+        )
+        subentries = self.ws({"type": "config_entries/subentries/list", "entry_id": entry_id})
+        window = next(s["subentry_id"] for s in subentries if s["title"] == "Hot water")
+        (device,) = [
+            d
+            for d in self.ws({"type": "config/device_registry/list"})
+            if window in (d.get("config_entries_subentries") or {}).get(entry_id, [])
+        ]
+        entities = [
+            e
+            for e in self.ws({"type": "config/entity_registry/list"})
+            if e["device_id"] == device["id"]
+        ]
+        active = next(e["entity_id"] for e in entities if e["entity_id"].startswith("binary_"))
+        times = {
+            key: next(e["entity_id"] for e in entities if e["translation_key"] == key)
+            for key in ("next_start", "next_end")
+        }
+        start_name = string("entity.sensor.next_start.name")
+
+        def state_of(entity_id: str) -> str | None:
+            state: str | None = self.page.evaluate(
+                "id => document.querySelector('home-assistant').hass.states[id]?.state", entity_id
+            )
+            return state
+
+        def planned() -> bool:
+            # Next start is the next slot's; while the window's last slot runs (the real
+            # clock may be inside 18:00 to 07:00) it is unknown and the window is on.
+            return state_of(active) == "on" or state_of(times["next_start"]) not in (
+                None,
+                "unknown",
+                "unavailable",
+            )
+
+        self.check("Flatpeak planned the window", self.wait_until(planned, 60))
+        running = state_of(active) == "on"
+        self.goto(f"/config/devices/device/{device['id']}")
+        self.check("the device page opens", self.sees(device["name"]))
+        self.check(f"the device page lists {start_name}", self.sees(start_name))
+        rows = page.locator("hui-sensor-entity-row, hui-simple-entity-row, hui-generic-entity-row")
+        shown_key = "next_end" if running else "next_start"
+        shown_name = string(f"entity.sensor.{shown_key}.name")
+        text = deep_text(rows.filter(has_text=shown_name).first)
+        self.check(
+            f"{shown_name} shows a time (the window is {'on' if running else 'off'})",
+            bool(re.search(r"\d|hour|minute|day", text)) and "Unknown" not in text,
+            text,
+        )
+        window_row = deep_text(rows.filter(has_text=device["name"]).first)
+        expected = "On" if running else "Off"
+        self.check(
+            f"the binary sensor is on the device page and reads {expected}",
+            window_row.strip().endswith(expected),
+            f"{active}: {window_row}",
+        )
+        self.shot("cheap-window-device")
+
     def add_house_meter_again(self, entry_title: str) -> None:
         """'Add house meter' on a location with one opens that meter, not a dead end."""
         flow = "config_subentries.house_meter"
@@ -707,6 +795,7 @@ def browse(ready: dict[str, Any], shots: Path) -> int:
             person.new_entry()
             title = SECOND_LOCATION["address_line1"]
             person.ev_charger(title)
+            person.cheap_window(title)
             person.add_house_meter_again(title)
             person.reconfigure(title)
             person.device_page(meter)

@@ -438,7 +438,8 @@ async def save_energy_prefs(ha: HomeAssistant, cost: str | None, compensation: s
 
 
 async def configure(ha: HomeAssistant, emulator: dict[str, Any]) -> str:
-    """The Flatpeak entry through the config flow, then an EV charger; the entry id."""
+    """The Flatpeak entry through the config flow, then an EV charger and a cheap window;
+    the entry id."""
     entry = await ha.flow(
         "/api/config/config_entries/flow",
         "flatpeak",
@@ -459,6 +460,25 @@ async def configure(ha: HomeAssistant, emulator: dict[str, Any]) -> str:
         [
             {"charger_energy": SENSORS["charger"], "session_mode": "state"},
             {"session_entity": "binary_sensor.ev_charging"},
+        ],
+    )
+    # The cheapest 3 hours tonight, as the flow's defaults offer it.
+    await ha.flow(
+        "/api/config/config_entries/subentries/flow",
+        [entry_id, "cheap_window"],
+        [
+            {
+                "name": "Dishwasher",
+                "search": "duration",
+                "window": "between",
+                "segment": "cheapest",
+                "direction": "import",
+            },
+            {
+                "duration": {"hours": 3, "minutes": 0, "seconds": 0},
+                "window_start": "18:00:00",
+                "window_end": "07:00:00",
+            },
         ],
     )
     return entry_id
