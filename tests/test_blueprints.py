@@ -25,6 +25,7 @@ from tests.test_cheap_window_entities import (
     MONDAY_3PM,
     emulator_answer,
     entity_ids,
+    jump,
     london,
     setup,
     window_of,
@@ -84,12 +85,6 @@ async def automation(hass: HomeAssistant, name: str, inputs: dict[str, Any]) -> 
     state = hass.states.get(f"automation.{name}")
     assert state is not None
     assert state.state == STATE_ON, state
-
-
-async def jump(hass: HomeAssistant, freezer: FrozenDateTimeFactory, when: datetime) -> None:
-    freezer.move_to(when)
-    async_fire_time_changed(hass, when)
-    await hass.async_block_till_done(wait_background_tasks=True)
 
 
 async def jump_while_waiting(
