@@ -90,6 +90,22 @@ def ev_charger_subentry(device_id: str, **data: Any) -> dict[str, Any]:
     }
 
 
+def appliance_subentry(device_id: str, energy: str, title: str, **data: Any) -> dict[str, Any]:
+    """Subentry data of an appliance reading ``energy``, registered as ``device_id``."""
+    return {
+        "subentry_type": "appliance",
+        "title": title,
+        "unique_id": f"ref-{device_id}",
+        "data": {
+            "appliance_energy": energy,
+            CONF_SUBMISSION_MODE: SUBMISSION_INTERVAL,
+            CONF_DEVICE_ID: device_id,
+            CONF_REFERENCE_ID: f"ref-{device_id}",
+            **data,
+        },
+    }
+
+
 async def make_entry(
     hass: HomeAssistant,
     emulator: Emulator,

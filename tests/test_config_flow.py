@@ -617,9 +617,15 @@ async def test_options(hass: HomeAssistant, emulator: Emulator) -> None:
     result = await hass.config_entries.options.async_init(entry.entry_id)
     assert result["step_id"] == "init"
     result = await hass.config_entries.options.async_configure(
-        result["flow_id"], {"upload_interval": 5, "history_days": 30}
+        result["flow_id"],
+        {"upload_interval": 5, "history_days": 30, "billing_day": 15, "first_weekday": "sun"},
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     await hass.async_block_till_done()
-    assert entry.options == {"upload_interval": 5, "history_days": 30}
+    assert entry.options == {
+        "upload_interval": 5,
+        "history_days": 30,
+        "billing_day": 15,
+        "first_weekday": "sun",
+    }
     assert entry.state is ConfigEntryState.LOADED

@@ -341,7 +341,12 @@ async def test_every_subentry_type_stays_listed(hass: HomeAssistant, emulator: E
     """HA caches the types per entry and needs them to reconfigure: all stay listed."""
     entry = await loaded_entry(hass, emulator)
     types = entry.supported_subentry_types
-    assert set(types) == {SUBENTRY_HOUSE_METER, SUBENTRY_EV_CHARGER, SUBENTRY_CHEAP_WINDOW}
+    assert set(types) == {
+        SUBENTRY_HOUSE_METER,
+        SUBENTRY_EV_CHARGER,
+        "appliance",
+        SUBENTRY_CHEAP_WINDOW,
+    }
     assert all(types[kind]["supports_reconfigure"] for kind in types)
 
 

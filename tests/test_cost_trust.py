@@ -357,7 +357,7 @@ async def test_today_and_this_month_equal_flatpeak_from_local_midnight(
     await check()  # the first import reaches back past the 1st
     freezer.move_to(now + 10 * FIVE)
     await costs(entry).async_refresh()  # the hot window starts after the 1st
-    assert costs(entry).data.month_before_window
+    assert costs(entry).data.before_window
     await check()
     assert await hass.config_entries.async_reload(entry.entry_id)  # nothing kept in memory
     await hass.async_block_till_done(wait_background_tasks=True)

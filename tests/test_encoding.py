@@ -124,7 +124,7 @@ def test_a_window_is_its_body_and_one_list_per_field() -> None:
         tariff=TariffDirection.IMPORT,
         confidence=1.0,
         cumulative=False,
-        is_charger=False,
+        sessions=False,
     )
     rows = [StatRow(T + FIVE * i, 0.1 * i) for i in range(12)]
     queued = Item(stream, T - FIVE, 0.5, None, attempts=1)

@@ -12,7 +12,9 @@ from syrupy.assertion import SnapshotAssertion
 
 from tests.conftest import Emulator
 from tests.helpers import (
+    ENERGY,
     add_sensors,
+    appliance_subentry,
     ev_charger_subentry,
     house_meter_subentry,
     make_entry,
@@ -21,21 +23,24 @@ from tests.helpers import (
 from tests.test_cheap_window_entities import window_subentry
 
 
-async def test_the_entity_set_of_a_house_meter_a_charger_and_a_cheap_window(
+async def test_the_entity_set_of_a_house_meter_a_charger_an_appliance_and_a_cheap_window(
     hass: HomeAssistant, emulator: Emulator, snapshot: SnapshotAssertion
 ) -> None:
-    """A house meter (import, export, solar), an EV charger and a cheap window: every
-    entity, as it is."""
+    """A house meter (import, export, solar), an EV charger, an appliance and a cheap
+    window: every entity, as it is."""
     await hass.config.async_update(time_zone="Europe/London", currency="GBP")
     add_sensors(hass)
+    hass.states.async_set("sensor.heat_pump", "3.0", ENERGY)
     house = await new_device(hass, emulator, "house")
     charger = await new_device(hass, emulator, "charger")
+    appliance = await new_device(hass, emulator, "appliance")
     entry = await make_entry(
         hass,
         emulator,
         subentries=[
             house_meter_subentry(house),
             ev_charger_subentry(charger),
+            appliance_subentry(appliance, "sensor.heat_pump", "Heat pump"),
             window_subentry("Dishwasher"),
         ],
     )
@@ -43,7 +48,12 @@ async def test_the_entity_set_of_a_house_meter_a_charger_and_a_cheap_window(
     await hass.async_block_till_done(wait_background_tasks=True)
 
     window = next(s.subentry_id for s in entry.subentries.values() if s.title == "Dishwasher")
-    names = {house: "<house meter>", charger: "<charger>", window: "<cheap window>"}
+    names = {
+        house: "<house meter>",
+        charger: "<charger>",
+        appliance: "<appliance>",
+        window: "<cheap window>",
+    }
     devices = {
         d.id: d for d in dr.async_entries_for_config_entry(dr.async_get(hass), entry.entry_id)
     }

@@ -193,10 +193,14 @@ async def test_setup_account_disabled(hass: HomeAssistant, emulator: Emulator) -
 # What a house meter shows besides its upload diagnostics: costs and prices from Flatpeak.
 HOUSE_METER_KEYS = {
     "cost_today",
-    "export_value_today",
-    "solar_value_today",
+    "cost_yesterday",
+    "cost_this_week",
     "cost_this_month",
+    "export_value_today",
+    "export_value_yesterday",
+    "export_value_this_week",
     "export_value_this_month",
+    "solar_value_today",
     "import_price",
     "export_price",
 }
@@ -205,6 +209,8 @@ CHARGER_KEYS = {
     "session_cost",
     "charging_session",
     "charging_cost_today",
+    "charging_cost_yesterday",
+    "charging_cost_this_week",
     "charging_cost_this_month",
 }
 

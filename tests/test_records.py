@@ -310,7 +310,7 @@ def test_window_with_corrections_is_shortened_to_fit_the_budget() -> None:
         TariffDirection.IMPORT,
         None,
         cumulative=False,
-        is_charger=False,
+        sessions=False,
     )
     recent = [Period(T - FIVE_MINUTES * (i + 1), 0.01, 0.01) for i in range(288)][::-1]
     state = StreamState(T, recent=recent)

@@ -15,10 +15,15 @@ CONF_LOCATION_ID: Final = "location_id"
 # Subentries: each one is a Flatpeak device and one Home Assistant device.
 SUBENTRY_HOUSE_METER: Final = "house_meter"
 SUBENTRY_EV_CHARGER: Final = "ev_charger"
+# Any other energy-using device (heat pump, dishwasher, a smart plug): one energy sensor,
+# priced at the import tariff. An EV charger is an appliance that also detects sessions.
+SUBENTRY_APPLIANCE: Final = "appliance"
 # A cheap window is no Flatpeak device: a search Flatpeak runs for the location.
 SUBENTRY_CHEAP_WINDOW: Final = "cheap_window"
 # The subentries that are Flatpeak devices (have CONF_DEVICE_ID and energy to upload).
-DEVICE_SUBENTRIES: Final = frozenset({SUBENTRY_HOUSE_METER, SUBENTRY_EV_CHARGER})
+DEVICE_SUBENTRIES: Final = frozenset(
+    {SUBENTRY_HOUSE_METER, SUBENTRY_EV_CHARGER, SUBENTRY_APPLIANCE}
+)
 
 # Subentry data
 CONF_DEVICE_ID: Final = "device_id"
@@ -27,6 +32,7 @@ CONF_GRID_IMPORT: Final = "grid_import"
 CONF_GRID_EXPORT: Final = "grid_export"
 CONF_SOLAR: Final = "solar"
 CONF_CHARGER_ENERGY: Final = "charger_energy"
+CONF_APPLIANCE_ENERGY: Final = "appliance_energy"
 CONF_SESSION_MODE: Final = "session_mode"
 CONF_SESSION_ENTITY: Final = "session_entity"
 CONF_SESSION_STATES: Final = "session_states"
@@ -86,6 +92,12 @@ MIN_UPLOAD_INTERVAL_MIN: Final = 5
 MAX_UPLOAD_INTERVAL_MIN: Final = 60
 DEFAULT_HISTORY_DAYS: Final = 10
 MAX_HISTORY_DAYS: Final = 365
+# The periods the cost sensors total: the day of the month a billing period starts on
+# (1 = calendar months; 29-31 mean the last day in shorter months) and the first day of
+# the week ("mon" … "sun"; without it, the usual one where the home is).
+CONF_BILLING_DAY: Final = "billing_day"
+DEFAULT_BILLING_DAY: Final = 1
+CONF_FIRST_WEEKDAY: Final = "first_weekday"
 
 # Repair issue ids (suffixed with the entry or subentry id)
 ISSUE_NO_IMPORT_TARIFF: Final = "no_import_tariff"

@@ -18,10 +18,20 @@ from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
 from homeassistant.helpers.entity import EntityDescription
 from homeassistant.helpers.update_coordinator import CoordinatorEntity, DataUpdateCoordinator
 
-from .const import CONF_DEVICE_ID, DOMAIN, SUBENTRY_CHEAP_WINDOW, SUBENTRY_EV_CHARGER
+from .const import (
+    CONF_DEVICE_ID,
+    DOMAIN,
+    SUBENTRY_APPLIANCE,
+    SUBENTRY_CHEAP_WINDOW,
+    SUBENTRY_EV_CHARGER,
+)
 
 MANUFACTURER = "Flatpeak"
-MODELS = {SUBENTRY_EV_CHARGER: "EV charger", SUBENTRY_CHEAP_WINDOW: "Cheap window"}
+MODELS = {
+    SUBENTRY_EV_CHARGER: "EV charger",
+    SUBENTRY_APPLIANCE: "Appliance",
+    SUBENTRY_CHEAP_WINDOW: "Cheap window",
+}
 DEFAULT_MODEL = "House meter"
 
 
@@ -43,9 +53,9 @@ def location_label(title: str, other_titles: Iterable[str] = ()) -> str:
 
 
 def device_name(label: str, subentry: ConfigSubentry) -> str:
-    """The house meter is the location; a charger or a cheap window is the location and its
-    name (once)."""
-    if subentry.subentry_type not in (SUBENTRY_EV_CHARGER, SUBENTRY_CHEAP_WINDOW):
+    """The house meter is the location; a charger, an appliance or a cheap window is the
+    location and its name (once)."""
+    if subentry.subentry_type not in MODELS:
         return label
     if label.casefold() in subentry.title.casefold():
         return subentry.title
@@ -74,7 +84,7 @@ def subentry_device_info(
 ) -> DeviceInfo:
     """The HA device of a subentry, identified by :func:`device_key`.
 
-    A real device (house meters and chargers are things in the home), not a service:
+    A real device (house meters, chargers and appliances are things in the home), not a service:
     ``entry_type`` is given as ``None`` so devices registered as services before change too.
     A cheap window is a service of the location (a search Flatpeak runs for it).
     """

@@ -8,6 +8,7 @@ from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import issue_registry as ir
 
 from .const import (
+    CONF_APPLIANCE_ENERGY,
     CONF_CHARGER_ENERGY,
     CONF_GRID_EXPORT,
     CONF_GRID_IMPORT,
@@ -28,7 +29,13 @@ if TYPE_CHECKING:
 
     from .client import Location
 
-SENSOR_KEYS = (CONF_GRID_IMPORT, CONF_GRID_EXPORT, CONF_SOLAR, CONF_CHARGER_ENERGY)
+SENSOR_KEYS = (
+    CONF_GRID_IMPORT,
+    CONF_GRID_EXPORT,
+    CONF_SOLAR,
+    CONF_CHARGER_ENERGY,
+    CONF_APPLIANCE_ENERGY,
+)
 
 
 @callback

@@ -5,7 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from .const import SUBENTRY_CHEAP_WINDOW, SUBENTRY_EV_CHARGER, SUBENTRY_HOUSE_METER
+from .const import (
+    DEVICE_SUBENTRIES,
+    SUBENTRY_CHEAP_WINDOW,
+    SUBENTRY_EV_CHARGER,
+    SUBENTRY_HOUSE_METER,
+)
 from .costs import cost_entities
 from .prices import price_entities
 from .sessions import session_entities
@@ -28,7 +33,7 @@ type Builder = Callable[[FlatpeakConfigEntry, ConfigSubentry], list[Entity]]
 # sensors exist (e.g. Export value only with an export sensor).
 SENSORS: tuple[tuple[frozenset[str], Builder], ...] = (
     (
-        frozenset({SUBENTRY_HOUSE_METER, SUBENTRY_EV_CHARGER}),
+        DEVICE_SUBENTRIES,
         lambda entry, subentry: upload_entities(entry.runtime_data.uploads, subentry),
     ),
     (
@@ -36,7 +41,7 @@ SENSORS: tuple[tuple[frozenset[str], Builder], ...] = (
         lambda entry, subentry: session_entities(entry.runtime_data.sessions, subentry),
     ),
     (
-        frozenset({SUBENTRY_HOUSE_METER, SUBENTRY_EV_CHARGER}),
+        DEVICE_SUBENTRIES,
         lambda entry, subentry: cost_entities(
             entry.runtime_data.costs,
             subentry,

@@ -10,7 +10,7 @@ from __future__ import annotations
 from array import array
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, tzinfo
+from datetime import datetime
 import math
 
 from ..client import CostRow
@@ -279,13 +279,6 @@ def changed_hours(hours: CostHours, written: CostHours | None) -> array[int]:
             continue
         changed.append(index)
     return changed
-
-
-def local_start(now: datetime, zone: tzinfo, period: str) -> datetime:
-    """The start of ``now``'s local day or month (``period`` "day" or "month"), aware."""
-    local = now.astimezone(zone)
-    day = local.date().replace(day=1) if period == "month" else local.date()
-    return datetime(day.year, day.month, day.day, tzinfo=zone)
 
 
 def known_hours(

@@ -8,6 +8,7 @@ from typing import Any, Protocol
 
 from ..client import EnergyFlowDirection, TariffDirection
 from ..const import (
+    CONF_APPLIANCE_ENERGY,
     CONF_CHARGER_ENERGY,
     CONF_DEVICE_ID,
     CONF_GRID_EXPORT,
@@ -15,6 +16,7 @@ from ..const import (
     CONF_SOLAR,
     CONF_SUBMISSION_MODE,
     DEVICE_SUBENTRIES,
+    SUBENTRY_APPLIANCE,
     SUBENTRY_EV_CHARGER,
     SUBMISSION_CUMULATIVE,
 )
@@ -40,10 +42,35 @@ class Entry(Protocol):
     def subentries(self) -> Mapping[str, Subentry]: ...
 
 
-# The one stream of an EV charger.
+# The one stream of an EV charger, and of any other appliance.
 CHARGER_STREAM = "ev_charger"
+APPLIANCE_STREAM = "appliance"
 
-# stream name → (subentry data key, energy flow, tariff direction, confidence)
+
+@dataclass(frozen=True, slots=True)
+class ApplianceKind:
+    """A device with one energy sensor of its own, priced at the import tariff: which
+    subentry key holds the sensor, its stream, its cost statistic's kind and name suffix,
+    and whether it also detects charging sessions. Every such device takes the same path
+    (flow, uploads, cost statistic, sensors); an EV charger only adds its sessions."""
+
+    energy_key: str
+    stream: str
+    statistic: str
+    suffix: str
+    sessions: bool
+
+
+APPLIANCES: dict[str, ApplianceKind] = {
+    SUBENTRY_EV_CHARGER: ApplianceKind(
+        CONF_CHARGER_ENERGY, CHARGER_STREAM, "charging_cost", "charging cost", sessions=True
+    ),
+    SUBENTRY_APPLIANCE: ApplianceKind(
+        CONF_APPLIANCE_ENERGY, APPLIANCE_STREAM, "appliance_cost", "cost", sessions=False
+    ),
+}
+
+# house meter stream name → (subentry data key, energy flow, tariff direction, confidence)
 _KINDS: dict[str, tuple[str, EnergyFlowDirection, TariffDirection, float | None]] = {
     CONF_GRID_IMPORT: (CONF_GRID_IMPORT, EnergyFlowDirection.INBOUND, TariffDirection.IMPORT, None),
     CONF_GRID_EXPORT: (
@@ -53,13 +80,8 @@ _KINDS: dict[str, tuple[str, EnergyFlowDirection, TariffDirection, float | None]
         None,
     ),
     CONF_SOLAR: (CONF_SOLAR, EnergyFlowDirection.INBOUND, TariffDirection.LOCAL, 1.0),
-    CHARGER_STREAM: (
-        CONF_CHARGER_ENERGY,
-        EnergyFlowDirection.INBOUND,
-        TariffDirection.IMPORT,
-        None,
-    ),
 }
+_APPLIANCE_FLOW = (EnergyFlowDirection.INBOUND, TariffDirection.IMPORT, None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,7 +96,7 @@ class Stream:
     tariff: TariffDirection
     confidence: float | None
     cumulative: bool
-    is_charger: bool
+    sessions: bool  # an EV charger's: its records carry their charging sessions
 
     @property
     def key(self) -> str:
@@ -93,10 +115,15 @@ def entry_streams(entry: Entry) -> list[Stream]:
     for subentry in entry.subentries.values():
         if subentry.subentry_type not in DEVICE_SUBENTRIES:
             continue
-        is_charger = subentry.subentry_type == SUBENTRY_EV_CHARGER
-        names = [CHARGER_STREAM] if is_charger else [CONF_GRID_IMPORT, CONF_GRID_EXPORT, CONF_SOLAR]
-        for name in names:
-            key, flow, tariff, confidence = _KINDS[name]
+        appliance = APPLIANCES.get(subentry.subentry_type)
+        kinds = (
+            [(appliance.stream, appliance.energy_key, *_APPLIANCE_FLOW)]
+            if appliance is not None
+            else [
+                (name, *_KINDS[name]) for name in (CONF_GRID_IMPORT, CONF_GRID_EXPORT, CONF_SOLAR)
+            ]
+        )
+        for name, key, flow, tariff, confidence in kinds:
             if not (entity_id := subentry.data.get(key)):
                 continue
             streams.append(
@@ -109,7 +136,7 @@ def entry_streams(entry: Entry) -> list[Stream]:
                     tariff=tariff,
                     confidence=confidence,
                     cumulative=subentry.data.get(CONF_SUBMISSION_MODE) == SUBMISSION_CUMULATIVE,
-                    is_charger=is_charger,
+                    sessions=appliance is not None and appliance.sessions,
                 )
             )
     return streams

@@ -26,13 +26,16 @@ from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, Upda
 from homeassistant.util import dt as dt_util
 
 from ..client import FlatpeakClient, FlatpeakError, FlatpeakTariffError, Location
-from ..const import CONF_HISTORY_DAYS, DEFAULT_HISTORY_DAYS, DOMAIN
-from ..core.cost_hours import (
-    CostHours,
-    changed_hours,
-    floor_hour,
-    local_start,
+from ..const import (
+    CONF_BILLING_DAY,
+    CONF_FIRST_WEEKDAY,
+    CONF_HISTORY_DAYS,
+    DEFAULT_BILLING_DAY,
+    DEFAULT_HISTORY_DAYS,
+    DOMAIN,
 )
+from ..core.cost_hours import CostHours, changed_hours, floor_hour
+from ..core.periods import WEEKDAYS, Calendar, default_first_weekday
 from ..core.records import HOUR
 from ..core.retry import Backoff, RetryPolicy
 from .reports import CostReports
@@ -69,36 +72,50 @@ COST_RETRY = RetryPolicy(base=timedelta(minutes=1), cap=timedelta(hours=1))
 
 @dataclass(slots=True)
 class CostData:
-    """Per statistic id: the hours of the latest window, and what the month cost before it;
-    ``incomplete``: the statistics whose latest report could not account for what was sent
-    (their hours are the ones written before)."""
+    """Per statistic id: the hours of the latest window, and what the time from each period
+    boundary before the window to its start cost; ``incomplete``: the statistics whose
+    latest report could not account for what was sent (their hours are the ones written
+    before)."""
 
     hours: dict[str, CostHours] = field(default_factory=dict)
-    month_before_window: dict[str, float] = field(default_factory=dict)
+    # by statistic id, by period boundary (UTC) before the window: its cost up to the window
+    before_window: dict[str, dict[datetime, float]] = field(default_factory=dict)
     updated: datetime | None = None
     incomplete: set[str] = field(default_factory=set)
     # by statistic id: hours no figure is known for (Flatpeak could not account for them)
     missing: dict[str, tuple[datetime, ...]] = field(default_factory=dict)
 
-    def total(self, statistic_id: str, since: datetime) -> float | None:
-        """What the time from ``since`` cost; None before the first import, or while an
-        hour from ``since`` has no known figure (a total without it would be wrong)."""
+    def total(
+        self, statistic_id: str, since: datetime, until: datetime | None = None
+    ) -> float | None:
+        """What ``[since, until)`` cost (to now without ``until``); None before the first
+        import, while an hour of it has no known figure (a total without it would be
+        wrong), or while a bound before the window was not totalled."""
         hours = self.hours.get(statistic_id)
         if hours is None:
             return None
-        if any(hour + HOUR > since for hour in self.missing.get(statistic_id, ())):
+        if any(
+            hour + HOUR > since and (until is None or hour < until)
+            for hour in self.missing.get(statistic_id, ())
+        ):
             return None
-        before = 0.0
-        if since < hours.start:
-            before = self.month_before_window.get(statistic_id, 0.0)
-        return before + hours.total_since(since)
+        before = self.before_window.get(statistic_id, {})
+
+        def up_to_window(bound: datetime) -> float | None:
+            return 0.0 if bound >= hours.start else before.get(bound)
+
+        head = up_to_window(since)
+        tail = 0.0 if until is None else up_to_window(until)
+        if head is None or tail is None:
+            return None
+        return head - tail + hours.total_since(since, until)
 
     def keep(self, previous: CostData, statistic_id: str) -> None:
         """Carry a statistic's figures over from ``previous`` (nothing new was usable)."""
         if (hours := previous.hours.get(statistic_id)) is not None:
             self.hours[statistic_id] = hours
-        if (before := previous.month_before_window.get(statistic_id)) is not None:
-            self.month_before_window[statistic_id] = before
+        if (before := previous.before_window.get(statistic_id)) is not None:
+            self.before_window[statistic_id] = before
         if missing := previous.missing.get(statistic_id):
             self.missing[statistic_id] = missing
 
@@ -145,6 +162,14 @@ class CostCoordinator(DataUpdateCoordinator[CostData]):
         # Flatpeak's days and months are the location's: so are the sensors'.
         self.zone: tzinfo = dt_util.get_time_zone(location.timezone) or (
             dt_util.get_default_time_zone()
+        )
+        weekday = entry.options.get(CONF_FIRST_WEEKDAY)
+        self.calendar = Calendar(
+            self.zone,
+            WEEKDAYS.index(weekday)
+            if weekday in WEEKDAYS
+            else default_first_weekday(hass.config.language, hass.config.country),
+            int(entry.options.get(CONF_BILLING_DAY, DEFAULT_BILLING_DAY)),
         )
         self._store = _store(hass, entry.entry_id)
         self._latest: dict[str, datetime] = {}
@@ -213,11 +238,9 @@ class CostCoordinator(DataUpdateCoordinator[CostData]):
 
     @callback
     def _schedule_midnight(self) -> None:
-        """Day and month totals restart at the location's midnight, with or without new
-        data (its midnight, not Home Assistant's: the figures are Flatpeak's days)."""
-        now = dt_util.utcnow()
-        today = local_start(now, self.zone, "day")
-        tomorrow = local_start(today + timedelta(hours=26), self.zone, "day")
+        """The period totals move on at the location's midnight, with or without new data
+        (its midnight, not Home Assistant's: the figures are Flatpeak's days)."""
+        tomorrow = self.calendar.next_midnight(dt_util.utcnow())
         self._midnight_cancel = async_track_point_in_utc_time(self.hass, self._midnight, tomorrow)
 
     @callback
@@ -296,12 +319,12 @@ class CostCoordinator(DataUpdateCoordinator[CostData]):
             return self.data
         end = floor_hour(now) + HOUR
         full = self._full_at is None or now - self._full_at >= FULL_EVERY
-        month_start = local_start(now, self.zone, "month")
+        boundaries = self.calendar.boundaries(now)
         data = CostData(updated=now)
         try:
             for statistic in self.statistics:
                 statistic_id = statistic.statistic_id
-                start = await self._async_window_start(statistic, now, full, month_start)
+                start = await self._async_window_start(statistic, now, full, min(boundaries))
                 settled = await self._reports.async_settled(
                     statistic, start, end, self._written.get(statistic_id)
                 )
@@ -315,10 +338,10 @@ class CostCoordinator(DataUpdateCoordinator[CostData]):
                     data.incomplete.add(statistic_id)
                 if settled.missing:
                     data.missing[statistic_id] = settled.missing
-                self._reports.remember_partial(statistic_id, settled.hours, month_start)
-                if month_start < start:
-                    data.month_before_window[statistic_id] = await self._reports.async_cost_between(
-                        statistic, month_start, start
+                self._reports.remember_partial(statistic_id, settled.hours, boundaries)
+                if earlier := [bound for bound in boundaries if bound < start]:
+                    data.before_window[statistic_id] = await self._reports.async_costs_before(
+                        statistic, earlier, start
                     )
         except FlatpeakTariffError as err:
             self.gate.failed(err, now)
@@ -403,15 +426,15 @@ class CostCoordinator(DataUpdateCoordinator[CostData]):
             self._latest[statistic.statistic_id] = hours.end - HOUR
 
     async def _async_window_start(
-        self, statistic: CostStatistic, now: datetime, full: bool, month_start: datetime
+        self, statistic: CostStatistic, now: datetime, full: bool, earliest: datetime
     ) -> datetime:
         """The hot window, back to the last hour written (downtime), or 30 days when due."""
         hot = floor_hour(now) - HOT_WINDOW + HOUR
         latest = self._latest.get(statistic.statistic_id)
         if latest is None:
             latest = await async_latest_hour(self.hass, statistic.statistic_id)
-        if latest is None:  # never imported: the uploaded history and the whole month
-            return min(floor_hour(now - self._history), floor_hour(month_start))
+        if latest is None:  # never imported: the uploaded history and every period's start
+            return min(floor_hour(now - self._history), floor_hour(earliest))
         start = min(hot, latest)
         if full:
             start = min(start, floor_hour(now - FULL_WINDOW))

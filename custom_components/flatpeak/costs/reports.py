@@ -3,13 +3,13 @@
 A report is folded into 5-minute slots as it is decoded, then each hour is checked: rows
 with a cost, at least as many as the periods Flatpeak confirmed with energy, none missing
 where a cost was written before. An hour that fails keeps what was written (see
-``core.cost_hours.settle``). Also the cost of a month's first part-hour, where a local
-midnight is not on a UTC hour.
+``core.cost_hours.settle``). Also what the periods cost before the window (a billing
+period reaches back a month), with the part-hour a local midnight off the UTC hour cuts.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from datetime import datetime, timedelta
 import functools
 import logging
@@ -37,7 +37,7 @@ MAX_REPORT_SPAN = timedelta(days=31)
 
 class CostReports:
     """Reads an entry's cost reports; remembers which statistics Flatpeak priced in another
-    currency, and the month's first part-hour while it is known."""
+    currency, and the periods' part-hours while they are known."""
 
     def __init__(
         self,
@@ -53,8 +53,9 @@ class CostReports:
         self._confirmed = confirmed
         # by statistic id: the currency Flatpeak priced it in, when not ours
         self.wrong_currency: dict[str, str] = {}
-        # by statistic id: (month start, cost of its part-hour), while it is known
-        self._partial: dict[str, tuple[datetime, float]] = {}
+        # by (statistic id, period boundary off the UTC hour): the cost of its part-hour,
+        # while the boundary is one of the periods' (a midnight in Asia/Kolkata, ...)
+        self._partial: dict[tuple[str, datetime], float] = {}
 
     async def async_settled(
         self,
@@ -130,33 +131,51 @@ class CostReports:
             left = right
         return currencies
 
-    def remember_partial(self, statistic_id: str, hours: CostHours, month_start: datetime) -> None:
-        """The cost of the month's first part-hour, while the window still has it."""
-        first = floor_hour(month_start)
-        if first != month_start and hours.start <= first and first + HOUR <= hours.end:
-            self._partial[statistic_id] = (
-                month_start,
-                hours.total_since(month_start, first + HOUR),
-            )
+    def remember_partial(
+        self, statistic_id: str, hours: CostHours, boundaries: Collection[datetime]
+    ) -> None:
+        """The cost of each period boundary's part-hour the window has; boundaries no
+        longer the periods' are forgotten."""
+        for key in [key for key in self._partial if key[0] == statistic_id]:
+            if key[1] not in boundaries:
+                del self._partial[key]
+        for bound in boundaries:
+            first = floor_hour(bound)
+            if first != bound and hours.start <= first and first + HOUR <= hours.end:
+                self._partial[statistic_id, bound] = hours.total_since(bound, first + HOUR)
 
-    async def async_cost_between(
-        self, statistic: CostStatistic, month_start: datetime, start: datetime
-    ) -> float:
-        """What ``[month_start, start)`` cost, before the window: the hours written, and
-        the part of an hour a local midnight off the UTC hour cuts (Asia/Kolkata, ...)."""
-        first = floor_hour(month_start)
-        whole = first if first == month_start else first + HOUR
-        rows = await async_hours(self.hass, statistic.statistic_id, whole, start)
-        total = math.fsum(row.state for row in rows)
-        if whole == month_start:
-            return total
-        remembered = self._partial.get(statistic.statistic_id)
-        if remembered is None or remembered[0] != month_start:
-            settled = await self.async_settled(statistic, first, first + HOUR, None)
-            if settled is None:
-                return total
-            part = settled.hours.total_since(month_start)
-            if settled.complete:
-                self._partial[statistic.statistic_id] = (month_start, part)
-            return total + part
-        return total + remembered[1]
+    async def async_costs_before(
+        self, statistic: CostStatistic, boundaries: Collection[datetime], start: datetime
+    ) -> dict[datetime, float]:
+        """What each ``[boundary, start)`` before the window cost: the hours written (one
+        recorder read for all), and the part of an hour a local midnight off the UTC hour
+        cuts. A part-hour not known from a window is asked for once (one hour's report)."""
+        wholes = {
+            bound: floor_hour(bound) if floor_hour(bound) == bound else floor_hour(bound) + HOUR
+            for bound in boundaries
+        }
+        rows = await async_hours(self.hass, statistic.statistic_id, min(wholes.values()), start)
+        result: dict[datetime, float] = {}
+        for bound, whole in wholes.items():
+            total = math.fsum(row.state for row in rows if row.start >= whole)
+            if whole != bound:
+                part = await self._async_part_hour(statistic, bound)
+                if part is None:  # another currency: no figure (the sensor keeps its last)
+                    continue
+                total += part
+            result[bound] = total
+        return result
+
+    async def _async_part_hour(self, statistic: CostStatistic, bound: datetime) -> float | None:
+        """The cost from ``bound`` to the end of its UTC hour."""
+        key = (statistic.statistic_id, bound)
+        if (remembered := self._partial.get(key)) is not None:
+            return remembered
+        first = floor_hour(bound)
+        settled = await self.async_settled(statistic, first, first + HOUR, None)
+        if settled is None:
+            return None
+        part = settled.hours.total_since(bound)
+        if settled.complete:
+            self._partial[key] = part
+        return part

@@ -1,4 +1,5 @@
-"""Cost sensors: the house meter's and each charger's cost (and value) today and this month.
+"""Cost sensors: the house meter's, each appliance's and each charger's cost (and the house
+meter's export value) today, yesterday, this week and this billing period.
 
 Each equals the sum of the same hours in the entry's cost statistics (the Energy dashboard's
 figures), so the sensors and the dashboard never disagree.
@@ -6,7 +7,7 @@ figures), so the sensors and the dashboard never disagree.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -20,7 +21,13 @@ from homeassistant.config_entries import ConfigSubentry
 from homeassistant.const import EntityCategory
 from homeassistant.util import dt as dt_util
 
-from ..core.cost_hours import local_start
+from ..core.periods import (
+    PERIOD_BILLING,
+    PERIOD_DAY,
+    PERIOD_WEEK,
+    PERIOD_YESTERDAY,
+    PERIODS,
+)
 from ..entity import FlatpeakEntity
 from .coordinator import CostCoordinator
 
@@ -30,31 +37,42 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True, kw_only=True)
 class CostSensorDescription(SensorEntityDescription):
-    """A total of one cost statistic since the start of the local day or month."""
+    """A total of one cost statistic over one of the location's periods."""
 
     statistic: str  # the statistic kind, e.g. "grid_import_cost"
-    period: str  # "day" or "month"
+    period: str  # see core.periods
 
+
+# statistic kind → the prefix of its sensors' keys and names, and its periods
+_TOTALS = (
+    ("grid_import_cost", "cost", PERIODS),
+    ("grid_export_value", "export_value", PERIODS),
+    ("solar_value", "solar_value", (PERIOD_DAY,)),
+    ("charging_cost", "charging_cost", PERIODS),
+    # An appliance's cost is its device's only one: named like the house meter's.
+    ("appliance_cost", "cost", PERIODS),
+)
+# The billing period's sensors kept the keys of the month sensors they replaced.
+_SUFFIX = {
+    PERIOD_DAY: "today",
+    PERIOD_YESTERDAY: "yesterday",
+    PERIOD_WEEK: "this_week",
+    PERIOD_BILLING: "this_month",
+}
 
 COST_SENSORS: tuple[CostSensorDescription, ...] = tuple(
     CostSensorDescription(
-        key=key,
-        translation_key=key,
+        key=f"{prefix}_{_SUFFIX[period]}",
+        translation_key=f"{prefix}_{_SUFFIX[period]}",
         statistic=statistic,
         period=period,
         device_class=SensorDeviceClass.MONETARY,
-        state_class=SensorStateClass.TOTAL,
+        # Yesterday is a closed figure: no running total for long-term statistics.
+        state_class=None if period == PERIOD_YESTERDAY else SensorStateClass.TOTAL,
         suggested_display_precision=2,
     )
-    for key, statistic, period in (
-        ("cost_today", "grid_import_cost", "day"),
-        ("export_value_today", "grid_export_value", "day"),
-        ("solar_value_today", "solar_value", "day"),
-        ("cost_this_month", "grid_import_cost", "month"),
-        ("export_value_this_month", "grid_export_value", "month"),
-        ("charging_cost_today", "charging_cost", "day"),
-        ("charging_cost_this_month", "charging_cost", "month"),
-    )
+    for statistic, prefix, periods in _TOTALS
+    for period in periods
 )
 
 
@@ -78,7 +96,7 @@ def cost_entities(
 
 
 class FlatpeakCostSensor(FlatpeakEntity[CostCoordinator], SensorEntity):
-    """Cost (or value) since local midnight or the first of the month."""
+    """Cost (or value) of today, yesterday, this week or this billing period."""
 
     entity_description: CostSensorDescription
 
@@ -90,6 +108,14 @@ class FlatpeakCostSensor(FlatpeakEntity[CostCoordinator], SensorEntity):
         statistic_id: str,
     ) -> None:
         """Read ``statistic_id``'s hours from the cost coordinator."""
+        if description.period == PERIOD_BILLING and coordinator.calendar.billing_day != 1:
+            # Calendar months are "this month"; a billing period from another day is not.
+            description = replace(
+                description,
+                translation_key=(description.translation_key or "").replace(
+                    "this_month", "this_billing_period"
+                ),
+            )
         super().__init__(coordinator, subentry, description)
         self._statistic_id = statistic_id
         self._attr_native_unit_of_measurement = coordinator.currency
@@ -100,17 +126,22 @@ class FlatpeakCostSensor(FlatpeakEntity[CostCoordinator], SensorEntity):
         """Unavailable while Flatpeak cannot price the location (no tariff, pending)."""
         return super().available and self.coordinator.gate.problem is None
 
+    def _span(self) -> tuple[datetime, datetime | None]:
+        return self.coordinator.calendar.span(dt_util.utcnow(), self.entity_description.period)
+
     @property
-    def last_reset(self) -> datetime:
-        """The start of the location's day or month (Flatpeak's days)."""
-        return local_start(dt_util.utcnow(), self.coordinator.zone, self.entity_description.period)
+    def last_reset(self) -> datetime | None:
+        """The start of the location's period (Flatpeak's days); none for yesterday."""
+        if self.entity_description.state_class is not SensorStateClass.TOTAL:
+            return None
+        return self._span()[0]
 
     @property
     def native_value(self) -> float | None:
-        """The time since ``last_reset``, as written to the statistic; while Flatpeak cannot
-        account for an hour of it, the last figure of the same day or month."""
-        since = self.last_reset
-        total = self.coordinator.data.total(self._statistic_id, since)
+        """The period's cost, as written to the statistic; while Flatpeak cannot account
+        for an hour of it, the last figure of the same period."""
+        since, until = self._span()
+        total = self.coordinator.data.total(self._statistic_id, since, until)
         if total is None:
             if self._last is not None and self._last[0] == since:
                 return self._last[1]

@@ -1,8 +1,9 @@
 """The entry's cost statistics in the recorder: ids, metadata, baselines, writes, removal.
 
 One external statistic (source ``flatpeak``) per priced stream of a Flatpeak device: the house
-meter's grid import cost, grid export value and solar value, each EV charger's charging
-cost. Ids are made of the Flatpeak device id, so they stay the same for the entry's life.
+meter's grid import cost, grid export value and solar value, each appliance's cost (an EV
+charger's: charging cost). Ids are made of the Flatpeak device id, so they stay the same for
+the entry's life.
 """
 
 from __future__ import annotations
@@ -23,7 +24,6 @@ from homeassistant.helpers.recorder import get_instance
 
 from ..client import TariffDirection
 from ..const import (
-    CONF_CHARGER_ENERGY,
     CONF_DEVICE_ID,
     CONF_GRID_EXPORT,
     CONF_GRID_IMPORT,
@@ -31,12 +31,11 @@ from ..const import (
     CONF_SUBMISSION_MODE,
     DEVICE_SUBENTRIES,
     DOMAIN,
-    SUBENTRY_EV_CHARGER,
     SUBMISSION_CUMULATIVE,
 )
 from ..core.cost_hours import HourRow
 from ..core.records import HOUR
-from ..core.streams import CHARGER_STREAM, stream_key
+from ..core.streams import APPLIANCES, stream_key
 
 if TYPE_CHECKING:
     from homeassistant.config_entries import ConfigEntry
@@ -63,9 +62,6 @@ _HOUSE_METER = (
     ),
     (CONF_SOLAR, CONF_SOLAR, "solar_value", TariffDirection.LOCAL, "solar value"),
 )
-_CHARGER = (
-    (CONF_CHARGER_ENERGY, CHARGER_STREAM, "charging_cost", TariffDirection.IMPORT, "charging cost"),
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,11 +85,22 @@ def entry_cost_statistics(entry: ConfigEntry, location_name: str) -> list[CostSt
     for subentry in entry.subentries.values():
         if subentry.subentry_type not in DEVICE_SUBENTRIES:
             continue
-        is_charger = subentry.subentry_type == SUBENTRY_EV_CHARGER
+        appliance = APPLIANCES.get(subentry.subentry_type)
         device_id = str(subentry.data[CONF_DEVICE_ID])
-        owner = subentry.title if is_charger else location_name
+        owner = subentry.title if appliance is not None else location_name
         cumulative = subentry.data.get(CONF_SUBMISSION_MODE) == SUBMISSION_CUMULATIVE
-        for key, stream, kind, direction, suffix in _CHARGER if is_charger else _HOUSE_METER:
+        kinds: tuple[tuple[str, str, str, TariffDirection, str], ...] = _HOUSE_METER
+        if appliance is not None:
+            kinds = (
+                (
+                    appliance.energy_key,
+                    appliance.stream,
+                    appliance.statistic,
+                    TariffDirection.IMPORT,
+                    appliance.suffix,
+                ),
+            )
+        for key, stream, kind, direction, suffix in kinds:
             if not subentry.data.get(key):
                 continue
             statistic_id = f"{DOMAIN}:{device_id.lower()}_{kind}"

@@ -32,6 +32,7 @@ from ..const import (
     DEFAULT_UPLOAD_INTERVAL_MIN,
     DOMAIN,
     FLATPEAK_DASHBOARD_URL,
+    SUBENTRY_APPLIANCE,
     SUBENTRY_CHEAP_WINDOW,
     SUBENTRY_EV_CHARGER,
     SUBENTRY_HOUSE_METER,
@@ -51,7 +52,7 @@ from .forms import (
     house_meter_schema,
 )
 from .options import FlatpeakOptionsFlow
-from .subentries import EvChargerSubentryFlow, HouseMeterSubentryFlow
+from .subentries import ApplianceSubentryFlow, EvChargerSubentryFlow, HouseMeterSubentryFlow
 
 CONF_LOCATION = "location"
 PICK_CONNECT = "connect"
@@ -101,7 +102,8 @@ class FlatpeakConfigFlow(CredentialsFlow, domain=DOMAIN):
     def async_get_supported_subentry_types(
         cls, config_entry: ConfigEntry
     ) -> dict[str, type[ConfigSubentryFlow]]:
-        """The house meter, EV chargers and cheap windows are subentries of the location entry.
+        """The house meter, EV chargers, appliances and cheap windows are subentries of the
+        location entry.
 
         Both types are always listed: Home Assistant (2025.4 to 2026.10) computes this list
         once per entry for the frontend and looks a type up here again to reconfigure one of
@@ -111,6 +113,7 @@ class FlatpeakConfigFlow(CredentialsFlow, domain=DOMAIN):
         return {
             SUBENTRY_HOUSE_METER: HouseMeterSubentryFlow,
             SUBENTRY_EV_CHARGER: EvChargerSubentryFlow,
+            SUBENTRY_APPLIANCE: ApplianceSubentryFlow,
             SUBENTRY_CHEAP_WINDOW: CheapWindowSubentryFlow,
         }
 

@@ -40,6 +40,7 @@ from ..compat import vol
 from ..const import (
     CONF_ACCOUNT_ID,
     CONF_API_KEY,
+    CONF_APPLIANCE_ENERGY,
     CONF_BASE_URL,
     CONF_CHARGER_ENERGY,
     CONF_GRID_EXPORT,
@@ -59,7 +60,7 @@ ADVANCED = "advanced"
 # Flatpeak ids and keys are a few dozen characters; anything this long was pasted by mistake.
 MAX_TEXT_LENGTH = 256
 HOUSE_METER_SENSORS = (CONF_GRID_IMPORT, CONF_GRID_EXPORT, CONF_SOLAR)
-ENERGY_FIELDS = (*HOUSE_METER_SENSORS, CONF_CHARGER_ENERGY)
+ENERGY_FIELDS = (*HOUSE_METER_SENSORS, CONF_CHARGER_ENERGY, CONF_APPLIANCE_ENERGY)
 # A sensor that can say "charging": no device class, or a list of named states.
 _STATE_CLASSES_OF_TEXT = {None, SensorDeviceClass.ENUM}
 

@@ -1,4 +1,4 @@
-"""Device subentry flows: the house meter and EV chargers of a location entry.
+"""Device subentry flows: the house meter, appliances and EV chargers of a location entry.
 
 Each subentry is one Flatpeak device. One energy sensor feeds one device only: every picker
 leaves out the sensors the entry's other devices read, and a form refuses them if sent anyway.
@@ -29,7 +29,6 @@ from homeassistant.helpers.selector import (
 from ..client import DeviceType, FlatpeakClient
 from ..compat import vol
 from ..const import (
-    CONF_CHARGER_ENERGY,
     CONF_DEVICE_ID,
     CONF_GRID_IMPORT,
     CONF_LOCATION_ID,
@@ -44,9 +43,11 @@ from ..const import (
     DEFAULT_SESSION_STATES,
     SESSION_MODE_POWER,
     SESSION_MODE_STATE,
+    SUBENTRY_APPLIANCE,
     SUBENTRY_EV_CHARGER,
     SUBENTRY_HOUSE_METER,
 )
+from ..core.streams import APPLIANCES
 from ..entity import entry_label
 from ..sensor_choices import async_dashboard_defaults, power_sensors
 from .devices import async_reference_id, async_register_device
@@ -192,33 +193,51 @@ class HouseMeterSubentryFlow(_DeviceSubentryFlow):
         )
 
 
-class EvChargerSubentryFlow(_DeviceSubentryFlow):
-    """An EV charger: its energy sensor and how a charging session is recognised."""
+class ApplianceSubentryFlow(_DeviceSubentryFlow):
+    """An appliance: a name and its energy sensor. An EV charger is one that also says how
+    a charging session is recognised (:class:`EvChargerSubentryFlow`): one flow for both."""
+
+    KIND = SUBENTRY_APPLIANCE
+    DEVICE_TYPE = DeviceType.OTHER
+    DEFAULT_NAME = "Appliance"
 
     def __init__(self) -> None:
         """Nothing chosen yet."""
         self._data: dict[str, Any] = {}
 
+    @property
+    def _energy_key(self) -> str:
+        return APPLIANCES[self.KIND].energy_key
+
     async def async_step_user(self, user_input: dict[str, Any] | None = None) -> SubentryFlowResult:
-        """Name, energy sensor and session detection mode."""
+        """Name and energy sensor (and a charger's session detection mode)."""
         if (not_loaded := self._abort_if_not_loaded()) is not None:
             return not_loaded
-        return await self._async_step_charger(user_input)
+        return await self._async_step_device(user_input)
 
     async def async_step_reconfigure(
         self, user_input: dict[str, Any] | None = None
     ) -> SubentryFlowResult:
-        """Change the charger's sensors or session detection."""
-        return await self._async_step_charger(user_input)
+        """Change the name or the sensor; the Flatpeak device stays the same."""
+        return await self._async_step_device(user_input)
 
     def _subentry(self) -> ConfigSubentry | None:
-        """The charger being reconfigured, if any."""
+        """The device being reconfigured, if any."""
         if self.source == SOURCE_RECONFIGURE:
             return self._get_reconfigure_subentry()
         return None
 
-    async def _async_step_charger(self, user_input: dict[str, Any] | None) -> SubentryFlowResult:
+    def _extra_fields(self, defaults: Mapping[str, Any]) -> dict[Any, Any]:
+        """More fields of the first form (a charger's session mode)."""
+        return {}
+
+    async def _async_next(self) -> SubentryFlowResult | None:
+        """The step after the first form; None: save what it gave."""
+        return None
+
+    async def _async_step_device(self, user_input: dict[str, Any] | None) -> SubentryFlowResult:
         subentry = self._subentry()
+        key = self._energy_key
         current: Mapping[str, Any] = (
             {**subentry.data, CONF_NAME: subentry.title} if subentry is not None else {}
         )
@@ -230,35 +249,29 @@ class EvChargerSubentryFlow(_DeviceSubentryFlow):
             name = check_text(user_input.get(CONF_NAME), CONF_NAME, errors)
             check_energy_sensor(
                 self.hass,
-                CONF_CHARGER_ENERGY,
-                user_input[CONF_CHARGER_ENERGY],
+                key,
+                str(user_input.get(key) or ""),
                 errors,
                 in_use=in_use,
-                current=current.get(CONF_CHARGER_ENERGY),
+                current=current.get(key),
             )
             if not errors:
                 self._data = {**user_input, CONF_NAME: name}
-                if user_input[CONF_SESSION_MODE] == SESSION_MODE_POWER:
-                    return await self.async_step_session_power()
-                return await self.async_step_session_state()
+                if (following := await self._async_next()) is not None:
+                    return following
+                if result := await self._async_finish({}, errors):
+                    return result
         defaults = user_input or current
-        choices = energy_choices(self.hass, current.get(CONF_CHARGER_ENERGY), in_use)
+        choices = energy_choices(self.hass, current.get(key), in_use)
         if not choices:
             errors["base"] = "no_energy_sensors"
-        # With a single free energy sensor, that one is the charger's: fill it in.
-        suggested = defaults.get(CONF_CHARGER_ENERGY) or (choices[0] if len(choices) == 1 else None)
+        # With a single free energy sensor, that one is the device's: fill it in.
+        suggested = defaults.get(key) or (choices[0] if len(choices) == 1 else None)
         schema = vol.Schema(
             {
-                vol.Required(CONF_NAME, default=defaults.get(CONF_NAME, "EV charger")): str,
-                **energy_field(vol.Required, CONF_CHARGER_ENERGY, choices, suggested),
-                vol.Required(
-                    CONF_SESSION_MODE, default=defaults.get(CONF_SESSION_MODE, SESSION_MODE_STATE)
-                ): SelectSelector(
-                    SelectSelectorConfig(
-                        options=[SESSION_MODE_STATE, SESSION_MODE_POWER],
-                        translation_key=CONF_SESSION_MODE,
-                    )
-                ),
+                vol.Required(CONF_NAME, default=defaults.get(CONF_NAME, self.DEFAULT_NAME)): str,
+                **energy_field(vol.Required, key, choices, suggested),
+                **self._extra_fields(defaults),
                 **submission_mode_field(defaults),
             }
         )
@@ -271,6 +284,84 @@ class EvChargerSubentryFlow(_DeviceSubentryFlow):
                 "label": entry_label(self.hass, self._get_entry()),
             },
         )
+
+    def _current(self) -> Mapping[str, Any]:
+        subentry = self._subentry()
+        return subentry.data if subentry is not None else {}
+
+    def _saved(self, extra: dict[str, Any]) -> dict[str, Any]:
+        """The subentry data of what was chosen (``extra``: a later step's answers)."""
+        return {
+            self._energy_key: self._data[self._energy_key],
+            CONF_SUBMISSION_MODE: self._data[CONF_SUBMISSION_MODE],
+            **extra,
+        }
+
+    async def _async_finish(
+        self, extra: dict[str, Any], errors: dict[str, str]
+    ) -> SubentryFlowResult | None:
+        """Save a reconfigured device, or register a new one; ``None`` with errors."""
+        data = self._saved(extra)
+        title = self._data[CONF_NAME]
+        if (subentry := self._subentry()) is not None:
+            if self._sensor_taken():
+                return await self._async_step_device(self._data)
+            keep = {k: subentry.data[k] for k in (CONF_DEVICE_ID, CONF_REFERENCE_ID)}
+            return self.async_update_and_abort(
+                self._get_entry(), subentry, title=title, data={**data, **keep}
+            )
+        registered = await self._async_register(
+            self.KIND, data[self._energy_key], self.DEVICE_TYPE, errors
+        )
+        if registered is None:
+            return None
+        if self._sensor_taken():  # by a device added while this one was registered
+            return await self._async_step_device(self._data)
+        reference_id, device_id = registered
+        return self.async_create_entry(
+            title=title,
+            unique_id=reference_id,
+            data={**data, CONF_DEVICE_ID: device_id, CONF_REFERENCE_ID: reference_id},
+        )
+
+    def _sensor_taken(self) -> bool:
+        """True when another device of the entry now reads the chosen energy sensor."""
+        subentry = self._subentry()
+        in_use = sensors_in_use(
+            self._get_entry(), subentry.subentry_id if subentry is not None else None
+        )
+        return self._data[self._energy_key] in in_use
+
+
+class EvChargerSubentryFlow(ApplianceSubentryFlow):
+    """An EV charger: an appliance whose charging sessions are recognised too."""
+
+    KIND = SUBENTRY_EV_CHARGER
+    DEVICE_TYPE = DeviceType.EV_CHARGER
+    DEFAULT_NAME = "EV charger"
+
+    def _extra_fields(self, defaults: Mapping[str, Any]) -> dict[Any, Any]:
+        return {
+            vol.Required(
+                CONF_SESSION_MODE, default=defaults.get(CONF_SESSION_MODE, SESSION_MODE_STATE)
+            ): SelectSelector(
+                SelectSelectorConfig(
+                    options=[SESSION_MODE_STATE, SESSION_MODE_POWER],
+                    translation_key=CONF_SESSION_MODE,
+                )
+            ),
+        }
+
+    async def _async_next(self) -> SubentryFlowResult | None:
+        if self._data[CONF_SESSION_MODE] == SESSION_MODE_POWER:
+            return await self.async_step_session_power()
+        return await self.async_step_session_state()
+
+    def _saved(self, extra: dict[str, Any]) -> dict[str, Any]:
+        return {
+            **super()._saved(extra),
+            CONF_SESSION_MODE: self._data[CONF_SESSION_MODE],
+        }
 
     async def async_step_session_state(
         self, user_input: dict[str, Any] | None = None
@@ -357,47 +448,3 @@ class EvChargerSubentryFlow(_DeviceSubentryFlow):
             errors=errors,
             description_placeholders={"location": self._get_entry().title},
         )
-
-    def _current(self) -> Mapping[str, Any]:
-        subentry = self._subentry()
-        return subentry.data if subentry is not None else {}
-
-    async def _async_finish(
-        self, detection: dict[str, Any], errors: dict[str, str]
-    ) -> SubentryFlowResult | None:
-        """Save a reconfigured charger, or register a new one; ``None`` with errors."""
-        data = {
-            CONF_CHARGER_ENERGY: self._data[CONF_CHARGER_ENERGY],
-            CONF_SESSION_MODE: self._data[CONF_SESSION_MODE],
-            CONF_SUBMISSION_MODE: self._data[CONF_SUBMISSION_MODE],
-            **detection,
-        }
-        title = self._data[CONF_NAME]
-        if (subentry := self._subentry()) is not None:
-            if self._sensor_taken():
-                return await self._async_step_charger(self._data)
-            keep = {k: subentry.data[k] for k in (CONF_DEVICE_ID, CONF_REFERENCE_ID)}
-            return self.async_update_and_abort(
-                self._get_entry(), subentry, title=title, data={**data, **keep}
-            )
-        registered = await self._async_register(
-            SUBENTRY_EV_CHARGER, data[CONF_CHARGER_ENERGY], DeviceType.EV_CHARGER, errors
-        )
-        if registered is None:
-            return None
-        if self._sensor_taken():  # by a charger added while this one was registered
-            return await self._async_step_charger(self._data)
-        reference_id, device_id = registered
-        return self.async_create_entry(
-            title=title,
-            unique_id=reference_id,
-            data={**data, CONF_DEVICE_ID: device_id, CONF_REFERENCE_ID: reference_id},
-        )
-
-    def _sensor_taken(self) -> bool:
-        """True when another device of the entry now reads the chosen energy sensor."""
-        subentry = self._subentry()
-        in_use = sensors_in_use(
-            self._get_entry(), subentry.subentry_id if subentry is not None else None
-        )
-        return self._data[CONF_CHARGER_ENERGY] in in_use

@@ -95,7 +95,7 @@ def accepted(items: Items, refused: Container[int]) -> Accepted:
         if index in refused:
             continue
         by_stream.setdefault(stream.key, []).append((start, kwh))
-        if stream.is_charger:
+        if stream.sessions:
             charged.append((stream.key, start, kwh, session))
     return Accepted({key: runs_of(periods) for key, periods in by_stream.items()}, charged)
 
@@ -231,7 +231,7 @@ class Uploader:
                 five.get(s.entity_id, []),
                 hourly.get(s.entity_id, []),
                 self._sessions.overlapping(s.subentry_id, states[s.key].cursor - LOOKBACK, end)
-                if s.is_charger
+                if s.sessions
                 else [],
             )
             for s in streams
