@@ -555,6 +555,49 @@ class Person:
         self.shot("entry-created")
         page.get_by_role("button", name=FINISH).click()
 
+    def appliance(self, entry_title: str) -> None:
+        """Add an appliance (the heat pump), then see its Cost today in pounds on its device
+        page once its history is priced."""
+        page = self.page
+        flow = "config_subentries.appliance.step"
+        self.add_device(entry_title, "appliance")
+        self.check("the appliance form opens", self.sees(shown(f"{flow}.user.description")))
+        name = self.field("textbox", string(f"{flow}.user.data.name"))
+        name.fill("Heat pump")
+        offered = self.picker_options(string(f"{flow}.user.data.appliance_energy"))
+        self.check(
+            "the appliance picker leaves out the house meter's sensors",
+            set(offered) == {"sensor.charger_energy", "sensor.heat_pump_energy"},
+            str(offered),
+        )
+        self.pick("sensor.heat_pump_energy")
+        self.shot("appliance")
+        self.submit()
+        self.check("the appliance is created", self.sees(CREATED))
+        page.get_by_role("button", name=FINISH).click()
+        page.wait_for_timeout(1000)
+
+        entry_id = next(
+            e["entry_id"]
+            for e in self.ws({"type": "config_entries/get", "domain": "flatpeak"})
+            if entry_title in e["title"]
+        )
+        subentries = self.ws({"type": "config_entries/subentries/list", "entry_id": entry_id})
+        appliance = next(s["subentry_id"] for s in subentries if s["title"] == "Heat pump")
+        (device,) = [
+            d
+            for d in self.ws({"type": "config/device_registry/list"})
+            if appliance in (d.get("config_entries_subentries") or {}).get(entry_id, [])
+        ]
+        self.goto(f"/config/devices/device/{device['id']}")
+        self.check("the appliance's device page opens", self.sees(device["name"]))
+        cost_name = string("entity.sensor.cost_today.name")
+        self.check(f"the device page lists {cost_name}", self.sees(cost_name))
+        row = page.locator("hui-sensor-entity-row").filter(has_text=cost_name).first
+        ok = self.wait_until(functools.partial(shows_money, row), 90)
+        self.check(f"the heat pump's {cost_name} shows an amount in pounds", ok, deep_text(row))
+        self.shot("appliance-device")
+
     def ev_charger(self, entry_title: str) -> None:
         """Add an EV charger: its picker leaves out the house meter's sensors."""
         page = self.page
@@ -794,6 +837,7 @@ def browse(ready: dict[str, Any], shots: Path) -> int:
             person.sign_in_errors()
             person.new_entry()
             title = SECOND_LOCATION["address_line1"]
+            person.appliance(title)
             person.ev_charger(title)
             person.cheap_window(title)
             person.add_house_meter_again(title)

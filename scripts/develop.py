@@ -4,7 +4,8 @@ Started by ``scripts/develop`` with the Python of a test virtualenv (aiohttp and
 come from there). Steps: a fresh config folder, the emulator, Home Assistant (``--skip-pip``,
 127.0.0.1 only, and 127.0.0.1 as its internal URL, so Flatpeak Connect's way back to HA is an
 address HA serves), the owner user through onboarding, the Energy dashboard's sources, a
-Flatpeak entry made through the real config flow over REST (house meter, then an EV charger),
+Flatpeak entry made through the real config flow over REST (house meter, then an EV charger,
+a heat pump and a cheap window),
 the EV's charging sensor with its history (so the charger has the history's sessions), that
 history sent again with its sessions, and a wait until the first cost statistics are in and
 every finished session's cost is final. Then one JSON line on stdout, and serve until SIGINT,
@@ -44,6 +45,7 @@ SENSORS = {
     "grid_export": "sensor.grid_export_energy",
     "solar": "sensor.solar_energy",
     "charger": "sensor.charger_energy",
+    "heat_pump": "sensor.heat_pump_energy",
 }
 CONFIGURATION = """\
 homeassistant:
@@ -381,13 +383,25 @@ class HomeAssistant:
             raise DevelopError(f"the flow ended with {result}")
         return result
 
+    async def wait_loaded(self, entry_id: str, seconds: float = 60) -> None:
+        """Until the entry is loaded again (adding a device reloads it; a device that is
+        registered at Flatpeak can only be added to a loaded entry)."""
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            entries = await self.rest("GET", "/api/config/config_entries/entry?domain=flatpeak")
+            if any(e["entry_id"] == entry_id and e["state"] == "loaded" for e in entries):
+                return
+            await asyncio.sleep(0.5)
+        raise DevelopError("the Flatpeak entry did not load again in time")
+
     async def close(self) -> None:
         if self._ws is not None:
             await self._ws.close()
 
 
 def energy_prefs(legacy: bool, cost: str | None, compensation: str | None) -> dict[str, Any]:
-    """Grid import and export, solar and the charger, in the shape of the running HA line."""
+    """Grid import and export, solar, the charger and the heat pump, in the shape of the
+    running HA line."""
     solar: dict[str, Any] = {"type": "solar", "stat_energy_from": SENSORS["solar"]}
     if legacy:  # HA 2025.4: one grid source with lists of flows
         grid: dict[str, Any] = {
@@ -423,7 +437,10 @@ def energy_prefs(legacy: bool, cost: str | None, compensation: str | None) -> di
     return {
         "type": "energy/save_prefs",
         "energy_sources": [grid, solar],
-        "device_consumption": [{"stat_consumption": SENSORS["charger"]}],
+        "device_consumption": [
+            {"stat_consumption": SENSORS["charger"]},
+            {"stat_consumption": SENSORS["heat_pump"]},
+        ],
     }
 
 
@@ -438,8 +455,8 @@ async def save_energy_prefs(ha: HomeAssistant, cost: str | None, compensation: s
 
 
 async def configure(ha: HomeAssistant, emulator: dict[str, Any]) -> str:
-    """The Flatpeak entry through the config flow, then an EV charger and a cheap window;
-    the entry id."""
+    """The Flatpeak entry through the config flow, then an EV charger, a heat pump (an
+    appliance) and a cheap window; the entry id."""
     entry = await ha.flow(
         "/api/config/config_entries/flow",
         "flatpeak",
@@ -462,6 +479,12 @@ async def configure(ha: HomeAssistant, emulator: dict[str, Any]) -> str:
             {"session_entity": "binary_sensor.ev_charging"},
         ],
     )
+    await ha.wait_loaded(entry_id)
+    await ha.flow(
+        "/api/config/config_entries/subentries/flow",
+        [entry_id, "appliance"],
+        [{"name": "Heat pump", "appliance_energy": SENSORS["heat_pump"]}],
+    )
     # The cheapest 3 hours tonight, as the flow's defaults offer it.
     await ha.flow(
         "/api/config/config_entries/subentries/flow",
@@ -481,6 +504,7 @@ async def configure(ha: HomeAssistant, emulator: dict[str, Any]) -> str:
             },
         ],
     )
+    await ha.wait_loaded(entry_id)  # reloaded with every device added
     return entry_id
 
 

@@ -74,3 +74,21 @@ def test_the_charging_history_is_each_evening_in_order_ending_as_the_ev_is_now()
             assert (local.hour, local.minute) == ((18, 30) if charging else (21, 30))
             assert model.charging_at(moment, LONDON) is charging
             assert model.charging_at(moment - timedelta(minutes=1), LONDON) is not charging
+
+
+def test_the_heat_pump_is_metered_inside_the_house_use() -> None:
+    """The heat pump (the demo's appliance) is part of the house's use, never more, and its
+    meter counts what it drew."""
+    day = datetime(2026, 1, 15, tzinfo=LONDON)
+    for minute in range(0, 24 * 60, 11):
+        power = model.power_at(day + timedelta(minutes=minute), LONDON)
+        assert 0 < power.heat_pump < power.house
+    meters = model.Meters(LONDON, day)
+    first = meters.advance(day)
+    readings = meters.advance(day + timedelta(days=1))
+    drawn = sum(
+        model.power_at(day + timedelta(minutes=m + 0.5), LONDON).heat_pump / 60
+        for m in range(24 * 60)
+    )
+    assert readings["heat_pump"] - first["heat_pump"] == pytest.approx(drawn)
+    assert 5 < drawn < 12

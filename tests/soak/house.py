@@ -1,11 +1,12 @@
 """Soak: days of a house with faults everywhere, in the real HA test harness.
 
 Run by ``scripts/soak`` (pytest on this file only; its name is not ``test_*``, so the normal
-test run does not collect it). A house meter (grid import, grid export, solar) and an EV charger
-with charging sessions feed HA's recorder through real sensor states; the recorder compiles the
-5-minute and hourly statistics; the integration uploads them to the emulator (in-process, over
-HTTP on 127.0.0.1) and imports the cost statistics back. Time is frozen and moved a minute at a
-time (timers fired, background work awaited); the emulator's clock follows.
+test run does not collect it). A house meter (grid import, grid export, solar), a heat pump
+(an appliance) and an EV charger with charging sessions feed HA's recorder through real sensor
+states; the recorder compiles the 5-minute and hourly statistics; the integration uploads them
+to the emulator (in-process, over HTTP on 127.0.0.1) and imports the cost statistics back. Time
+is frozen and moved a minute at a time (timers fired, background work awaited); the emulator's
+clock follows.
 
 Faults, drawn from the seed: 5xx answers, 429 with odd ``Retry-After``, timeouts, connection
 resets, malformed 200 answers (some after the records were stored), expired tokens, restarts
@@ -75,7 +76,14 @@ from tests.conftest import Emulator
 from tests.emulator import EmulatorState, create_app, routes_api
 from tests.emulator.costs import energy_cost
 from tests.emulator.models import Fault
-from tests.helpers import ENERGY, ev_charger_subentry, house_meter_subentry, make_entry, new_device
+from tests.helpers import (
+    ENERGY,
+    appliance_subentry,
+    ev_charger_subentry,
+    house_meter_subentry,
+    make_entry,
+    new_device,
+)
 from tests.soak.check import (
     CostVerdict,
     EnergyVerdict,
@@ -113,6 +121,7 @@ SENSORS = {
     "grid_export": "sensor.grid_export",
     "solar": "sensor.solar",
     "ev_charger": "sensor.charger_energy",
+    "appliance": "sensor.heat_pump",  # the stream's name: one appliance, a heat pump
 }
 CHARGING = "binary_sensor.charging"
 CHARGER_EVENT = "event.1_test_street_driveway_charger_charging_session"
@@ -262,6 +271,7 @@ class House:
             "grid_export": 200.0,
             "solar": 300.0,
             "ev_charger": 50.0,
+            "appliance": 80.0,
         }
     )
     base: dict[str, float] = field(default_factory=lambda: dict.fromkeys(SENSORS, 0.0))
@@ -301,6 +311,7 @@ class House:
         self.total["grid_export"] += max(0.0, solar - load)
         self.total["solar"] += solar
         self.total["ev_charger"] += charger
+        self.total["appliance"] += 0.4 * load  # the heat pump is part of the house's load
         return charging
 
     def states(self) -> dict[str, str]:
@@ -416,11 +427,13 @@ class Soak:
         self.down_until = self.now + FIVE * self.rng.randrange(1, 7)
 
     async def setup(self) -> None:
-        """First readings, devices, and the entry with a house meter and an EV charger."""
+        """First readings, devices, and the entry with a house meter, an EV charger and a
+        heat pump (an appliance)."""
         self.hass.states.async_set(CHARGING, "off", {})
         await self.period()
         house_id = await new_device(self.hass, self.emulator, "house")
         charger_id = await new_device(self.hass, self.emulator, "charger")
+        heat_pump_id = await new_device(self.hass, self.emulator, "heat_pump")
         mode = {CONF_SUBMISSION_MODE: MODE}
         self.entry = await make_entry(
             self.hass,
@@ -428,6 +441,7 @@ class Soak:
             subentries=[
                 house_meter_subentry(house_id, **mode),
                 ev_charger_subentry(charger_id, **mode),
+                appliance_subentry(heat_pump_id, SENSORS["appliance"], "Heat pump", **mode),
             ],
             options={"history_days": 1},
         )

@@ -40,6 +40,7 @@ ENTITY_IDS = {
     "grid_export": "sensor.grid_export_energy",
     "solar": "sensor.solar_energy",
     "charger": "sensor.charger_energy",
+    "heat_pump": "sensor.heat_pump_energy",
 }
 
 SERVICE_ADD_EV_CHARGING = "add_ev_charging"

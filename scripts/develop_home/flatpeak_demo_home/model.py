@@ -1,8 +1,9 @@
 """A simulated home's power through the day, and its meters: plain functions, no Home Assistant.
 
-House use peaks in the morning and evening, solar follows daylight for the date (London-like
-day length, a little cloud that changes day to day), the EV charges every evening, and the grid
-takes what is left: import when use exceeds solar, export when solar exceeds use.
+House use peaks in the morning and evening (a heat pump, metered on its own, is part of it),
+solar follows daylight for the date (London-like day length, a little cloud that changes day
+to day), the EV charges every evening, and the grid takes what is left: import when use
+exceeds solar, export when solar exceeds use.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ START_READINGS = {
     "grid_export": 2150.25,
     "solar": 5120.75,
     "charger": 3400.0,
+    "heat_pump": 2890.5,
 }
 
 
@@ -31,6 +33,7 @@ class Power:
     house: float  # everything but the EV
     solar: float
     charger: float
+    heat_pump: float = 0.0  # part of the house: its own meter, not more use
 
     @property
     def grid_import(self) -> float:
@@ -54,11 +57,13 @@ def power_at(moment: datetime, tz: tzinfo) -> Power:
     """The home's power at ``moment``."""
     local = moment.astimezone(tz)
     hour = local.hour + local.minute / 60 + local.second / 3600
+    heat_pump = 0.2 + 0.6 * _bump(hour, 6.5, 1.2) + 0.35 * _bump(hour, 20.0, 1.5)
     house = (
         0.3
         + 0.8 * _bump(hour, 7.5, 1.0)
         + 1.3 * _bump(hour, 18.5, 1.8)
         + 0.15 * (1 + math.sin(hour * 2.7))
+        + heat_pump
     )
     day_of_year = local.timetuple().tm_yday
     day_length = 12.2 + 4.2 * math.sin(2 * math.pi * (day_of_year - 80) / 365.25)
@@ -70,7 +75,9 @@ def power_at(moment: datetime, tz: tzinfo) -> Power:
         peak = 1.0 + 3.0 * (day_length - 7.5) / 9.0
         solar = peak * _cloud(local.toordinal()) * math.sin(math.pi * into_day / day_length) ** 1.5
     charging = SESSION_START_HOUR <= hour < SESSION_START_HOUR + SESSION_HOURS
-    return Power(house=house, solar=solar, charger=CHARGER_KW if charging else 0.0)
+    return Power(
+        house=house, solar=solar, charger=CHARGER_KW if charging else 0.0, heat_pump=heat_pump
+    )
 
 
 def charging_at(moment: datetime, tz: tzinfo) -> bool:
@@ -109,5 +116,6 @@ class Meters:
             self.kwh["grid_export"] += power.grid_export * hours
             self.kwh["solar"] += power.solar * hours
             self.kwh["charger"] += power.charger * hours
+            self.kwh["heat_pump"] += power.heat_pump * hours
             self.at += step
         return dict(self.kwh)

@@ -21,6 +21,7 @@ NAMES = {
     "grid_export": "Grid export energy",
     "solar": "Solar energy",
     "charger": "Charger energy",
+    "heat_pump": "Heat pump energy",
 }
 
 
