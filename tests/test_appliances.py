@@ -46,6 +46,13 @@ from tests.uploads_helpers import (
 )
 
 HOUR = timedelta(hours=1)
+# sensor suffix → period
+PERIODS = {
+    "today": "day",
+    "yesterday": "yesterday",
+    "this_week": "week",
+    "this_month": "billing",
+}
 # sensor → (first reading, kWh per 5-minute period); the dishwasher runs only now and then
 SENSORS = {
     "sensor.grid_import": (100.0, 0.4),
@@ -100,7 +107,8 @@ async def test_each_device_keeps_its_energy_and_gets_its_own_hourly_cost(
 ) -> None:
     """Two appliances and a charger beside the house meter for three hours: each device
     holds exactly its sensor's change, each cost statistic equals Flatpeak's report of its
-    device hour by hour, and each Cost today equals Flatpeak's figure for today."""
+    device hour by hour, and each period sensor (today, yesterday, this week, this month)
+    equals Flatpeak's figure for its span."""
     meter = Meter(hass, freezer)
     entry, devices = await setup_home(hass, emulator, meter)
     for n in range(1, 37):
@@ -131,19 +139,25 @@ async def test_each_device_keeps_its_energy_and_gets_its_own_hourly_cost(
             figure = await flatpeak_cost(hass, emulator, device_id, (hour, hour + HOUR))
             assert row["state"] == pytest.approx(figure, abs=1e-6), (entity_id, hour)
 
-    today = meter.start.replace(hour=0) - HOUR  # London midnight in summer: 23:00 UTC
-    for sensor, entity_id in (
-        ("sensor.1_test_street_cost_today", "sensor.grid_import"),
-        ("sensor.1_test_street_driveway_charger_charging_cost_today", "sensor.charger_energy"),
-        ("sensor.1_test_street_heat_pump_cost_today", "sensor.heat_pump"),
-        ("sensor.1_test_street_dishwasher_cost_today", "sensor.dishwasher"),
+    calendar = costs(entry).calendar
+    end = meter.t + HOUR
+    for prefix, entity_id in (
+        ("sensor.1_test_street_cost", "sensor.grid_import"),
+        ("sensor.1_test_street_driveway_charger_charging_cost", "sensor.charger_energy"),
+        ("sensor.1_test_street_heat_pump_cost", "sensor.heat_pump"),
+        ("sensor.1_test_street_dishwasher_cost", "sensor.dishwasher"),
     ):
-        state = hass.states.get(sensor)
-        assert state is not None, sensor
-        figure = await flatpeak_cost(hass, emulator, devices[entity_id], (today, meter.t + HOUR))
-        assert figure > 0
-        assert float(state.state) == pytest.approx(figure, abs=1e-4), sensor
-        assert state.attributes["unit_of_measurement"] == "GBP"
+        for suffix, period in PERIODS.items():
+            start, until = calendar.span(meter.t, period)
+            state = hass.states.get(f"{prefix}_{suffix}")
+            assert state is not None, (prefix, suffix)
+            span = (start, until or end)
+            figure = await flatpeak_cost(hass, emulator, devices[entity_id], span)
+            assert float(state.state) == pytest.approx(figure, abs=1e-4), (prefix, suffix)
+            assert state.attributes["unit_of_measurement"] == "GBP"
+        today = hass.states.get(f"{prefix}_today")
+        assert today is not None
+        assert float(today.state) > 0, prefix
 
 
 async def test_appliances_ride_in_the_same_requests(
