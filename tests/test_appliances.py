@@ -11,7 +11,7 @@ from freezegun.api import FrozenDateTimeFactory
 from homeassistant.config_entries import SOURCE_RECONFIGURE
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
-from homeassistant.helpers import device_registry as dr, entity_registry as er
+from homeassistant.helpers import entity_registry as er
 from homeassistant.setup import async_setup_component
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
@@ -33,7 +33,7 @@ from tests.helpers import (
     make_entry,
     new_device,
 )
-from tests.test_config_flow import flatpeak_client, offered, subentry_flow
+from tests.test_config_flow import flatpeak_client, ha_device_for, offered, subentry_flow
 from tests.test_costs import costs, flatpeak_cost, hourly, stat_id
 from tests.uploads_helpers import (
     START,
@@ -312,7 +312,7 @@ async def test_add_an_appliance_registers_an_other_device(
     device = await flatpeak_client(hass, emulator).get_device(appliance.data[CONF_DEVICE_ID])
     assert device.type == "OTHER"
     assert emulator.location_id in device.locations
-    ha_device = dr.async_get(hass).async_get_device({(DOMAIN, device.id)})
+    ha_device = ha_device_for(hass, device.id)
     assert ha_device is not None
     assert ha_device.name == "1 Test Street Heat pump"
     assert ha_device.model == "Appliance"
