@@ -199,7 +199,7 @@ async def test_forgotten_with_the_flow(
     client = await hass_client_no_auth()
     response = await client.get(f"{CALLBACK}?flow_id={result['flow_id']}&fp_cot={token}")
     assert response.status == 404
-    assert "start the Flatpeak set-up again" in await response.text()
+    assert "This Flatpeak Connect session has ended" in await response.text()
 
 
 async def test_connect_unexpected_errors(

@@ -778,8 +778,17 @@ def _returned_calls(function_name: str) -> Iterator[ast.expr]:
 @cache
 def flow_sections() -> dict[str, Key]:
     """Each flow class and where its texts are: the config flow (``domain=``), the options
-    flow (``async_get_options_flow``) and each subentry type's flow."""
+    flow (``async_get_options_flow``), each subentry type's flow, and the fix flow
+    (``async_create_fix_flow``) under each issue with a ``fix_flow`` text, named
+    ``Class#issue`` (one class fixes several issues)."""
     found: dict[str, Key] = {}
+    fixable = sorted(
+        {key[1] for key in strings("en") if key[0] == "issues" and key[2] == "fix_flow"}
+    )
+    for value in _returned_calls("async_create_fix_flow"):
+        if isinstance(value, ast.Call) and isinstance(value.func, ast.Name):
+            for issue in fixable:
+                found[f"{value.func.id}#{issue}"] = ("issues", issue, "fix_flow")
     for name, node in code().classes.items():
         if any(keyword.arg == "domain" for keyword in node.keywords):
             found[name] = ("config",)
@@ -835,7 +844,7 @@ def flow_supplies() -> dict[Key, dict[str, list[Supply]]]:
             owners = [
                 section
                 for flow, section in sections.items()
-                if function.owner and function.owner in _ancestors(flow)
+                if function.owner and function.owner in _ancestors(flow.split("#")[0])
             ]
             assert owners, (
                 f"{function.path}:{call.lineno}: {_called(call)} outside a known flow class"
@@ -1061,7 +1070,11 @@ def test_raised_with_every_placeholder_they_name(section: str) -> None:
         if not matching:
             problems.append(f"{section}.{name}: nothing raises it")
         needed = set().union(
-            *(arguments("en", key) for key in strings("en") if key[:2] == (section, name))
+            *(
+                arguments("en", key)
+                for key in strings("en")
+                if key[:2] == (section, name) and key[2:3] != ("fix_flow",)  # the flow's own
+            )
         )
         problems.extend(
             f"{section}.{name}: {supply.where} does not pass {sorted(needed - supply.placeholders)}"

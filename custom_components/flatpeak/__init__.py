@@ -25,6 +25,7 @@ from .const import CONF_LOCATION_ID, DOMAIN, SUBENTRY_CHEAP_WINDOW
 from .costs import CostCoordinator, async_remove_costs
 from .entity import subentry_device_info
 from .entry_client import make_client
+from .health import TariffHealth, async_remove_health
 from .issues import (
     async_check_tariff,
     async_clear_all,
@@ -60,6 +61,7 @@ class FlatpeakRuntimeData:
     sessions: SessionCostCoordinator
     plans: PlanStore
     windows: dict[str, CheapWindowCoordinator]  # by subentry id
+    health: TariffHealth
 
 
 type FlatpeakConfigEntry = ConfigEntry[FlatpeakRuntimeData]
@@ -111,6 +113,17 @@ async def async_setup_entry(hass: HomeAssistant, entry: FlatpeakConfigEntry) -> 
     plans, windows = await _async_cheap_windows(
         hass, entry, client=client, location=location, gate=tariff_gate, prices=prices
     )
+
+    @callback
+    def _location_changed() -> None:
+        """Flatpeak says the location changed: prices (and with them the cheap windows) and
+        the recent cost hours now, not at their next schedule."""
+        for coordinator, name in ((prices, "prices"), (costs, "costs")):
+            entry.async_create_background_task(
+                hass, coordinator.async_request_refresh(), f"{DOMAIN} {name} after a change"
+            )
+
+    health = TariffHealth(hass, entry, client, location.id, _location_changed)
     entry.runtime_data = FlatpeakRuntimeData(
         client=client,
         location=location,
@@ -121,6 +134,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: FlatpeakConfigEntry) -> 
         sessions=sessions,
         plans=plans,
         windows=windows,
+        health=health,
     )
     sessions.async_setup()
     await costs.async_setup(uploads)
@@ -128,6 +142,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: FlatpeakConfigEntry) -> 
     _async_register_devices(hass, entry)
 
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    await health.async_setup()
     entry.async_create_background_task(hass, prices.async_refresh(), f"{DOMAIN} first prices")
     for window in windows.values():
         entry.async_create_background_task(
@@ -163,6 +178,7 @@ async def async_remove_entry(hass: HomeAssistant, entry: FlatpeakConfigEntry) ->
     await async_remove_sessions(hass, entry.entry_id)
     await async_remove_costs(hass, entry)
     await async_remove_plans(hass, entry.entry_id)
+    await async_remove_health(hass, entry.entry_id)
 
 
 async def _async_reload(hass: HomeAssistant, entry: FlatpeakConfigEntry) -> None:

@@ -49,14 +49,14 @@ def async_check_tariff(hass: HomeAssistant, entry: ConfigEntry, location: Locati
         hass,
         DOMAIN,
         issue_id,
-        is_fixable=False,
+        is_fixable=True,  # Flatpeak Connect for this location (repairs.py)
         severity=ir.IssueSeverity.WARNING,
         translation_key=ISSUE_NO_IMPORT_TARIFF,
         translation_placeholders={
             "location": location.name,
             "dashboard_url": FLATPEAK_DASHBOARD_URL,
         },
-        learn_more_url=FLATPEAK_DASHBOARD_URL,
+        data={"entry_id": entry.entry_id, "part": "commodity_import", "kind": "connect"},
     )
 
 

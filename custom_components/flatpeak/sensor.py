@@ -12,6 +12,7 @@ from .const import (
     SUBENTRY_HOUSE_METER,
 )
 from .costs import cost_entities
+from .health import tariff_entities
 from .prices import price_entities
 from .sessions import session_entities
 from .uploads import upload_entities
@@ -51,6 +52,10 @@ SENSORS: tuple[tuple[frozenset[str], Builder], ...] = (
     (
         frozenset({SUBENTRY_HOUSE_METER}),
         lambda entry, subentry: price_entities(entry.runtime_data.prices, subentry),
+    ),
+    (
+        frozenset({SUBENTRY_HOUSE_METER}),
+        lambda entry, subentry: tariff_entities(entry.runtime_data.health, subentry),
     ),
     (
         frozenset({SUBENTRY_CHEAP_WINDOW}),

@@ -12,7 +12,7 @@ import warnings
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from . import connect, control, routes_api
+from . import connect, control, health, routes_api
 from .common import STATE_KEY, VERSION_HEADER, VERSION_KEY, state_of
 from .errors import ApiError, error_body
 from .models import OLDEST_API_VERSION, Fault
@@ -143,6 +143,7 @@ def create_app(state: EmulatorState | None = None) -> web.Application:
         # otherwise warn that AppKey is preferred.
         warnings.simplefilter("ignore")
         app["state"] = state
+    health.add_routes(app)
     routes_api.add_routes(app)
     connect.add_routes(app)
     control.add_routes(app)

@@ -56,13 +56,24 @@ async def connect_token_create(request: web.Request) -> web.Response:
         location = state.locations.get(location_id)
         if location is None or location.account_id != account.account_id:
             raise not_found("location", location_id)
+    direction = cast(str, get_enum(body, "tariff_direction", DIRECTIONS, "IMPORT"))
+    if direction == "LOCAL":
+        raise ApiError(400, "tariff_direction_not_supported", "Connect does not take LOCAL tariffs")
+    kind = cast(str, get_enum(body, "tariff_type", ("COMMODITY", "NON_COMMODITY"), "COMMODITY"))
+    actions = body.get("actions") or {}
+    if not isinstance(actions, dict):
+        raise invalid("actions", "must be an object")
     token = state.create_connect_token(
         account.account_id,
         callback_url,
         connect_url=get_str(body, "connect_url"),
         location_id=location_id,
-        tariff_direction=cast(str, get_enum(body, "tariff_direction", DIRECTIONS, "IMPORT")),
+        tariff_direction=direction,
     )
+    token.tariff_type = kind
+    token.tariff_id = get_str(body, "tariff_id")
+    token.edit_tariff = actions.get("edit_tariff") is True
+    token.disconnect_tariff = actions.get("disconnect_tariff") is True and location_id is not None
     return web.json_response(
         {"connect_token": token.token, "expires_in": CONNECT_TOKEN_LIFETIME, "live_mode": False}
     )
@@ -86,6 +97,23 @@ async def connect_page(request: web.Request) -> web.Response:
     token = _usable_token(request, request.query.get("fp_cot"))
     if isinstance(token, web.Response):
         return token
+    if token.disconnect_tariff:  # no page: disconnected at once, back to the caller
+        state_of(request).complete_connect(token, None)
+        location = _with_query(token.callback_url, "fp_cot", token.token)
+        return web.Response(status=302, headers={"Location": location})
+    if token.location_id is not None and (
+        token.tariff_direction == "EXPORT" or token.tariff_type == "NON_COMMODITY"
+    ):
+        what = "export tariff" if token.tariff_direction == "EXPORT" else "grid fees"
+        form = (
+            f"<p>Provider: Demo Energy (emulated). Connect your {what}.</p>\n"
+            '<form method="post" action="/connect">\n'
+            f'<input type="hidden" name="fp_cot" value="{escape(token.token)}">\n'
+            '<input type="hidden" name="tariff" value="flat">\n'
+            f'<p><button type="submit">Connect {what}</button></p>\n'
+            "</form>"
+        )
+        return _page(f"Connect your {what}", form)
     options = "\n".join(
         f'<p><label><input type="radio" name="tariff" value="{escape(p.key)}"'
         f"{' checked' if index == 0 else ''}> {escape(p.name)}</label></p>"
@@ -145,6 +173,7 @@ async def connect_token_exchange(request: web.Request) -> web.Response:
             "location_id": token.location_id,
             "location_reference_id": location.reference_id if location else None,
             "is_tariff_processed": not state.is_pending(token.location_id),
+            "complete_action": token.complete_action,
             "time_created": format_rfc3339(token.time_created),
             "time_expiry": format_rfc3339(token.expires_at),
         }

@@ -148,6 +148,10 @@ class TariffElement:
     provider_id: str | None = None
     contract_start_date: str | None = None
     contract_end_date: str | None = None
+    # What /locations/{id}/status says of the part: CONNECTED, or ERROR once the tariff
+    # expired or stopped syncing (an emulator decision: until a new tariff replaces it).
+    health: str = "CONNECTED"
+    structure_type: str = "TIME_OF_DAY"
 
     def to_json(self, timezone: str) -> dict[str, Any]:
         """API representation; optional fields that were not given are left out."""
@@ -237,6 +241,11 @@ class ConnectToken:
     connect_url: str | None = None
     location_id: str | None = None
     tariff_direction: str = "IMPORT"
+    tariff_type: str = "COMMODITY"
+    tariff_id: str | None = None
+    edit_tariff: bool = False
+    disconnect_tariff: bool = False
+    complete_action: str = ""
     completed_at: datetime | None = None
     tariff_choice: str | None = None
 
@@ -296,4 +305,28 @@ class Fault:
             "disconnect": self.disconnect,
             "hang": self.hang,
             "processed": self.processed,
+        }
+
+
+@dataclass(slots=True)
+class Event:
+    """Something Flatpeak tells about an account's objects (``GET /events``)."""
+
+    id: str
+    account_id: str
+    type: str
+    data: dict[str, Any]
+    time_created: datetime
+    seq: int
+
+    def to_json(self) -> dict[str, Any]:
+        """API representation."""
+        return {
+            "id": self.id,
+            "object": "event",
+            "live_mode": False,
+            "type": self.type,
+            "time_created": format_rfc3339(self.time_created),
+            "data": self.data,
+            "account_id": self.account_id,
         }

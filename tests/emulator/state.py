@@ -20,6 +20,7 @@ from .models import (
     BearerSession,
     ConnectToken,
     Device,
+    Event,
     Fault,
     Location,
     MeterRecord,
@@ -57,6 +58,7 @@ class EmulatorState:
         self._record_index: dict[tuple[str, str], str] = {}
         self.batches: dict[str, dict[str, Any]] = {}
         self.connect_tokens: dict[str, ConnectToken] = {}
+        self.events: list[Event] = []
         self.sessions: dict[str, BearerSession] = {}
         self.faults: list[Fault] = []
         self.pending_connect: dict[str, datetime] = {}
@@ -85,6 +87,7 @@ class EmulatorState:
             self._record_index,
             self.batches,
             self.connect_tokens,
+            self.events,
             self.sessions,
             self.faults,
             self.record_refusals,
@@ -510,42 +513,82 @@ class EmulatorState:
         self.connect_tokens[token.token] = token
         return token
 
-    def complete_connect(self, token: ConnectToken, preset_key: str) -> Location:
-        """Attach the chosen import tariff (and a flat export one) like Connect does.
+    def complete_connect(self, token: ConnectToken, preset_key: str | None) -> Location:
+        """Attach the chosen tariff like Connect does.
 
-        Existing COMMODITY import/export elements are replaced: a customer re-running Connect
-        switches tariff rather than stacking a second one.
+        A new location gets the chosen import tariff and a flat export one. For an existing
+        location the session's direction and type name the one part it sets (import, export
+        or grid fees); a disconnect session removes that part. The part's elements are
+        replaced: re-running Connect switches tariff rather than stacking a second one.
+        Each completion tells ``connect_session.complete`` and ``location.update``.
         """
-        preset = CONNECT_PRESETS[preset_key]
-        if token.location_id is None or token.location_id not in self.locations:
+        new_location = token.location_id is None or token.location_id not in self.locations
+        if new_location:
             token.location_id = self.add_location(token.account_id).id
         location_id = token.location_id
+        assert location_id is not None
+        parts = (
+            [("IMPORT", "COMMODITY"), ("EXPORT", "COMMODITY")]
+            if new_location
+            else [(token.tariff_direction, token.tariff_type)]
+        )
         for element in list(self.elements.values()):
-            if (
-                element.location_id == location_id
-                and element.type == "COMMODITY"
-                and element.direction in ("IMPORT", "EXPORT")
-            ):
+            if element.location_id == location_id and (element.direction, element.type) in parts:
                 del self.elements[element.id]
-        self.add_tariff_element(
-            location_id,
-            "IMPORT",
-            preset.schedule,
-            connection_type="CONNECT",
-            display_name=preset.name,
-        )
-        self.add_tariff_element(
-            location_id,
-            "EXPORT",
-            flat_schedule(CONNECT_EXPORT_RATE),
-            connection_type="CONNECT",
-            display_name="Flat export",
-        )
+        if token.disconnect_tariff and not new_location:
+            token.complete_action = "DISCONNECT"
+        else:
+            token.complete_action = "SAVE"
+            for direction, kind in parts:
+                self._attach_connected(location_id, direction, kind, preset_key)
         token.completed_at = self.now()
         token.tariff_choice = preset_key
         if self.connect_processing_seconds > 0:
             self.set_pending_connect(location_id, self.connect_processing_seconds)
-        return self.locations[location_id]
+        location = self.locations[location_id]
+        data = {"live_mode": False, "location_id": location_id, "account_id": token.account_id}
+        self.add_event(token.account_id, "connect_session.complete", data)
+        self.add_event(token.account_id, "location.update", self.location_json(location))
+        return location
+
+    def _attach_connected(
+        self, location_id: str, direction: str, kind: str, preset_key: str | None
+    ) -> None:
+        """The element a Connect session attaches for one part."""
+        if direction == "EXPORT":
+            schedule, name, structure = (
+                flat_schedule(CONNECT_EXPORT_RATE),
+                "Flat export",
+                "FIXED",
+            )
+        elif kind == "NON_COMMODITY":
+            schedule, name, structure = flat_schedule(0.05), "Grid fees", "FIXED"
+        else:
+            preset = CONNECT_PRESETS[preset_key or next(iter(CONNECT_PRESETS))]
+            schedule, name = preset.schedule, preset.name
+            structure = "FIXED" if preset.key == "flat" else "TIME_OF_DAY"
+        element = self.add_tariff_element(
+            location_id,
+            direction,
+            schedule,
+            kind,
+            connection_type="CONNECT",
+            display_name=name,
+        )
+        element.structure_type = structure
+
+    def add_event(self, account_id: str, type: str, data: dict[str, Any]) -> Event:
+        """Record an event of the account (``GET /events`` lists it)."""
+        event = Event(
+            id=new_id("evt"),
+            account_id=account_id,
+            type=type,
+            data=data,
+            time_created=self.now(),
+            seq=self.next_seq(),
+        )
+        self.events.append(event)
+        return event
 
     # --- demo ---------------------------------------------------------------------------
 
@@ -563,12 +606,23 @@ class EmulatorState:
             "N1 1AA",
             reference_id=DEMO.location_reference_id,
         )
+        provider = "prv_demo0000000000000000000"
         self.add_tariff_element(
-            location.id, "IMPORT", DEMO.import_schedule, display_name="Demo time of use"
+            location.id,
+            "IMPORT",
+            DEMO.import_schedule,
+            display_name="Demo time of use",
+            provider_id=provider,
+            contract_end_date=format_rfc3339(self.now() + timedelta(days=180)),
         )
-        self.add_tariff_element(
-            location.id, "EXPORT", DEMO.export_schedule, display_name="Demo flat export"
+        export = self.add_tariff_element(
+            location.id,
+            "EXPORT",
+            DEMO.export_schedule,
+            display_name="Demo flat export",
+            provider_id=provider,
         )
+        export.structure_type = "FIXED"
         self.add_tariff_element(
             location.id, "LOCAL", DEMO.local_schedule, display_name="Demo local generation"
         )

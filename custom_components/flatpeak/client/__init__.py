@@ -29,6 +29,7 @@ from .exceptions import (
     FlatpeakUnavailableError,
     FlatpeakVersionNotSupportedError,
 )
+from .health import Event, LocationStatus, TariffPart
 from .models import (
     Aggregation,
     ConnectResult,
@@ -75,6 +76,7 @@ __all__ = [
     "EnergyCost",
     "EnergyFlowDirection",
     "EnergyUnits",
+    "Event",
     "FailedRecord",
     "FlatpeakAccountDisabledError",
     "FlatpeakApiError",
@@ -99,6 +101,7 @@ __all__ = [
     "InstantCost",
     "ListPage",
     "Location",
+    "LocationStatus",
     "MeterBatch",
     "MeterRecord",
     "PostalAddress",
@@ -110,6 +113,7 @@ __all__ = [
     "ScheduleSegment",
     "ScheduleSlot",
     "TariffDirection",
+    "TariffPart",
     "TariffState",
     "TariffStatus",
     "Token",

@@ -35,6 +35,7 @@ from .exceptions import (
     FlatpeakTimeoutError,
     FlatpeakVersionNotSupportedError,
 )
+from .health import Event, LocationStatus
 from .models import (
     Aggregation,
     ConnectResult,
@@ -239,6 +240,34 @@ class FlatpeakClient:
         """Which tariff parts a location has connected (``GET /locations/{id}``, one request)."""
         return (await self.get_location(location_id)).tariff_status
 
+    async def get_status(self, location_id: str) -> LocationStatus:
+        """Which tariff prices each part of a location: provider, name, structure, contract
+        end (``GET /locations/{id}/status``, one request)."""
+        data = await self._call("GET", f"/locations/{_seg(location_id)}/status")
+        return LocationStatus.from_dict(data)
+
+    async def list_events(
+        self,
+        *,
+        object_id: str | None = None,
+        ending_before: str | None = None,
+        starting_after: str | None = None,
+        limit: int = 100,
+    ) -> tuple[list[Event], bool]:
+        """One page of the account's events, newest first, and whether there are more
+        (``GET /events``, one request): ``ending_before`` an event gives the ones after it in
+        time (the page nearest to it), ``starting_after`` the ones before it."""
+        params: dict[str, str] = {"limit": str(limit)}
+        for key, value in (
+            ("object_id", object_id),
+            ("ending_before", ending_before),
+            ("starting_after", starting_after),
+        ):
+            if value:
+                params[key] = value
+        page = ListPage.from_dict(await self._call("GET", "/events", params=params), "events")
+        return [Event.from_dict(item) for item in page.items], page.has_more
+
     # -- connect ----------------------------------------------------------------------
 
     async def create_connect_token(
@@ -247,13 +276,25 @@ class FlatpeakClient:
         *,
         location_id: str | None = None,
         tariff_direction: TariffDirection | None = None,
+        tariff_type: str | None = None,
+        tariff_id: str | None = None,
+        edit_tariff: bool = False,
     ) -> ConnectToken:
-        """Start a Connect session (``POST /connect/token``, one request)."""
+        """Start a Connect session (``POST /connect/token``, one request); for an existing
+        location, ``tariff_direction`` and ``tariff_type`` (COMMODITY, NON_COMMODITY) name
+        the part, ``tariff_id`` the tariff to replace, ``edit_tariff`` starts at choosing a
+        provider rather than the summary."""
         body: dict[str, Any] = {"connect_url": self._connect_url, "callback_url": callback_url}
         if location_id:
             body["location_id"] = location_id
         if tariff_direction is not None:
             body["tariff_direction"] = tariff_direction.value
+        if tariff_type is not None:
+            body["tariff_type"] = tariff_type
+        if tariff_id is not None:
+            body["tariff_id"] = tariff_id
+        if edit_tariff:
+            body["actions"] = {"edit_tariff": True}
         return ConnectToken.from_dict(await self._call("POST", "/connect/token", json_body=body))
 
     def connect_page_url(self, connect_token: str) -> str:

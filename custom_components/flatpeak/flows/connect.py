@@ -1,4 +1,7 @@
-"""Flatpeak Connect for the config flow: the callback URL, issued tokens and the callback view.
+"""Flatpeak Connect for the flows: the callback URL, issued tokens and the callback view.
+
+Used by the config flow (a new location), the repair fix flows and Options → Change tariff
+(an existing location); each flow is found again in its own flow manager.
 
 The flow asks Flatpeak for a Connect token and shows a progress step with a link to the
 Connect page (a progress step, not an external one: Home Assistant's frontend gives external
@@ -15,6 +18,7 @@ import asyncio
 from dataclasses import dataclass, field
 import hmac
 import logging
+from typing import Any, Protocol
 
 from aiohttp import web
 from homeassistant.core import HomeAssistant, callback
@@ -32,11 +36,19 @@ CONNECT_CALLBACK_PATH = "/api/flatpeak/connect"
 _VIEW_REGISTERED: HassKey[bool] = HassKey(f"{DOMAIN}_connect_view")
 
 
+class FlowLookup(Protocol):
+    """What the callback needs of a flow manager: a flow's current result by id."""
+
+    def async_get(self, flow_id: str) -> Any: ...
+
+
 @dataclass(slots=True)
 class Issued:
-    """The Connect token a flow was issued, and whether its browser came back with it."""
+    """The Connect token a flow was issued, the manager the flow runs in, and whether its
+    browser came back with it."""
 
     token: str
+    manager: FlowLookup
     returned: asyncio.Event = field(default_factory=asyncio.Event)
 
     async def async_wait(self) -> None:
@@ -55,12 +67,16 @@ def callback_url(hass: HomeAssistant, flow_id: str) -> str:
 
 
 @callback
-def async_remember_token(hass: HomeAssistant, flow_id: str, token: str) -> Issued:
-    """Note the token a flow was issued; registers the callback view on first use."""
+def async_remember_token(
+    hass: HomeAssistant, flow_id: str, token: str, manager: FlowLookup | None = None
+) -> Issued:
+    """Note the token a flow was issued (``manager``: the flow's, default config flows);
+    registers the callback view on first use."""
     if not hass.data.get(_VIEW_REGISTERED):
         hass.http.register_view(FlatpeakConnectCallbackView())
         hass.data[_VIEW_REGISTERED] = True
-    issued = hass.data.setdefault(_ISSUED, {})[flow_id] = Issued(token)
+    issued = Issued(token, manager or hass.config_entries.flow)
+    hass.data.setdefault(_ISSUED, {})[flow_id] = issued
     return issued
 
 
@@ -88,7 +104,7 @@ def _page(status: int, message: str, *, close: bool = False) -> web.Response:
 
 
 class FlatpeakConnectCallbackView(HomeAssistantView):
-    """Where Flatpeak Connect sends the browser back; lets the waiting config flow go on."""
+    """Where Flatpeak Connect sends the browser back; lets the waiting flow go on."""
 
     url = CONNECT_CALLBACK_PATH
     name = "api:flatpeak:connect"
@@ -99,16 +115,18 @@ class FlatpeakConnectCallbackView(HomeAssistantView):
         hass = request.app[KEY_HASS]
         flow_id = request.query.get("flow_id", "")
         token = request.query.get("fp_cot")
+        issued = hass.data.get(_ISSUED, {}).get(flow_id)
         try:
-            flow = hass.config_entries.flow.async_get(flow_id)
+            if issued is None:
+                raise UnknownFlow
+            flow = issued.manager.async_get(flow_id)
         except UnknownFlow:
             return _page(
                 404,
                 "This Flatpeak Connect session has ended. Go back to Home Assistant and "
-                "start the Flatpeak set-up again.",
+                "start again.",
             )
-        issued = hass.data.get(_ISSUED, {}).get(flow_id)
-        if issued is None or not tokens_match(token, issued.token):
+        if not tokens_match(token, issued.token):
             _LOGGER.warning("Flatpeak Connect callback with a token this flow was not issued")
             return _page(
                 400,

@@ -1,5 +1,6 @@
-"""Options: how often energy is uploaded, how far back a new device starts, and where the
-periods the cost sensors total start (billing day, first day of the week)."""
+"""Options: Settings (how often energy is uploaded, how far back a new device starts, where
+the periods the cost sensors total start) and Change tariff (Flatpeak Connect for the
+location's import tariff, export tariff or grid fees)."""
 
 from __future__ import annotations
 
@@ -29,13 +30,76 @@ from ..const import (
     MIN_UPLOAD_INTERVAL_MIN,
 )
 from ..core.periods import WEEKDAYS, default_first_weekday
+from ..health import IMPORT, part_label
+from .connect import FlowLookup
+from .tariff_connect import TariffConnectSteps
+
+CONF_PART = "part"
 
 
-class FlatpeakOptionsFlow(OptionsFlow):
-    """Tunables of one location: upload interval, history window and budget periods."""
+class FlatpeakOptionsFlow(TariffConnectSteps, OptionsFlow):
+    """Tunables of one location, or a change of its tariff."""
+
+    part = IMPORT
+
+    @property
+    def entry_id(self) -> str:  # type: ignore[override]
+        """The entry whose options these are."""
+        return self.config_entry.entry_id
+
+    def _manager(self) -> FlowLookup:
+        return self.hass.config_entries.options
 
     async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
-        """One form for all options."""
+        """Settings or Change tariff."""
+        return self.async_show_menu(
+            step_id="init",
+            menu_options=["settings", "change_tariff"],
+            description_placeholders={"location": self.config_entry.title},
+        )
+
+    async def async_step_change_tariff(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Which part of the tariff, then Flatpeak Connect for it."""
+        if user_input is not None:
+            self.part = user_input[CONF_PART]
+            result: ConfigFlowResult = await self.async_step_connect()
+            return result
+        return self.async_show_form(
+            step_id="change_tariff",
+            data_schema=vol.Schema(
+                {
+                    vol.Required(CONF_PART, default=IMPORT): SelectSelector(
+                        SelectSelectorConfig(
+                            options=[
+                                "commodity_import",
+                                "commodity_export",
+                                "non_commodity_import",
+                            ],
+                            translation_key=CONF_PART,
+                        )
+                    )
+                }
+            ),
+            description_placeholders={"location": self.config_entry.title},
+        )
+
+    async def _async_connected(self) -> ConfigFlowResult:
+        """The options stay as they were (no reload); say what Flatpeak now has."""
+        status = self.config_entry.runtime_data.health.data
+        found = status.part(self.part) if status else None
+        if found is None or not found.connected:
+            return self.async_abort(reason="tariff_not_connected")
+        return self.async_abort(
+            reason="tariff_changed",
+            description_placeholders={"tariff": found.tariff_name or part_label(self.part)},
+        )
+
+    async def async_step_settings(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """One form for the settings."""
         if user_input is not None:
             data: dict[str, Any] = {
                 key: int(value) for key, value in user_input.items() if key != CONF_FIRST_WEEKDAY
@@ -54,7 +118,7 @@ class FlatpeakOptionsFlow(OptionsFlow):
             )
 
         return self.async_show_form(
-            step_id="init",
+            step_id="settings",
             data_schema=vol.Schema(
                 {
                     vol.Required(
