@@ -139,7 +139,10 @@ async def test_export_without_an_export_tariff_says_so(
     )
     assert error.translation_placeholders == {"location": entry.title}
     assert entry.runtime_data.tariff_gate.problem is None
-    assert not [i for d, i in ir.async_get(hass).issues if d == DOMAIN]
+    # Only the location's own "no export tariff" repair (its house meter reads an export
+    # sensor): the action raised none.
+    issues = [i for d, i in ir.async_get(hass).issues if d == DOMAIN]
+    assert issues == [f"no_export_tariff_{entry.entry_id}"]
 
 
 @pytest.mark.parametrize(

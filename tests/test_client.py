@@ -857,6 +857,8 @@ def _calls(
         "list_locations": ("/locations", lambda c: c.list_locations()),
         "get_location": (f"/locations/{loc}", lambda c: c.get_location(loc)),
         "get_location_status": (f"/locations/{loc}", lambda c: c.get_location_status(loc)),
+        "get_status": (f"/locations/{loc}/status", lambda c: c.get_status(loc)),
+        "list_events": ("/events", lambda c: c.list_events()),
         "create_device": ("/devices", lambda c: c.create_device("ha-x", location_ids=[loc])),
         "get_device": ("/devices/dev_x", lambda c: c.get_device("dev_x")),
         "find_device": ("/devices", lambda c: c.find_device("ha-x")),
@@ -969,6 +971,11 @@ SPECIFIC_ANSWERS: list[tuple[str, str, object]] = [
     ("get_location", "tariff_status wrong type", {**LOCATION, "tariff_status": 1}),
     ("get_location", "timezone wrong type", {**LOCATION, "timezone": ["Europe/London"]}),
     ("get_location_status", "tariff_status wrong type", {**LOCATION, "tariff_status": "x"}),
+    ("get_status", "tariff_status string", {"id": "loc_1", "tariff_status": "CONNECTED"}),
+    ("get_status", "tariff_status missing", {"id": "loc_1", "object": "location_status"}),
+    ("list_events", "event without id", {"data": [{"type": "location.update"}]}),
+    ("list_events", "event type number", {"data": [{"id": "evt_1", "type": 5}]}),
+    ("list_events", "data missing", {"object": "list", "has_more": False}),
     ("create_device", "without id", {"reference_id": "ha-x"}),
     ("create_device", "locations string", {**DEVICE, "locations": "loc_1"}),
     ("create_device", "locations of numbers", {**DEVICE, "locations": [1]}),
@@ -1018,6 +1025,8 @@ CALL_NAMES = [
     "list_locations",
     "get_location",
     "get_location_status",
+    "get_status",
+    "list_events",
     "create_device",
     "get_device",
     "find_device",
@@ -1236,3 +1245,44 @@ async def test_login_refuses_a_token_that_cannot_be_sent(
         await client.get_location(emulator.location_id)
     location = await client.get_location(emulator.location_id)
     assert location.id == emulator.location_id
+
+
+async def test_status_is_read_leniently(emulator: Emulator, client: FlatpeakClient) -> None:
+    """``/status`` as loosely as Flatpeak's examples write it: a status with a trailing
+    space, an unknown status (ERROR), a part that is not an object (ERROR), a missing part
+    (NOT_CONNECTED), optional fields of the wrong type left out."""
+    emulator.state.fail_next(
+        f"/locations/{emulator.location_id}/status",
+        200,
+        body={
+            "id": emulator.location_id,
+            "tariff_status": {
+                "commodity_import": {
+                    "status": "CONNECTED ",
+                    "connection_type": "direct",
+                    "provider": {"display_name": 7},
+                    "tariff": {
+                        "id": "trf_1",
+                        "display_name": " Go ",
+                        "structure_type": "time_of_day",
+                        "contract_end_date": "soon",
+                    },
+                },
+                "commodity_export": {"status": "PAUSED"},
+                "non_commodity_import": "CONNECTED",
+            },
+        },
+    )
+    status = await client.get_status(emulator.location_id)
+    imported = status.commodity_import
+    assert imported.connected
+    assert (imported.connection_type, imported.provider, imported.tariff_name) == (
+        "DIRECT",
+        None,
+        "Go",
+    )
+    assert (imported.structure_type, imported.contract_end) == ("TIME_OF_DAY", None)
+    assert status.commodity_export.status == "ERROR"
+    assert status.non_commodity_import.status == "ERROR"
+    assert status.part_of("trf_1") == "commodity_import"
+    assert status.part_of("trf_nope") is None

@@ -615,7 +615,11 @@ async def test_options(hass: HomeAssistant, emulator: Emulator) -> None:
     entry = await make_entry(hass, emulator)
     assert await hass.config_entries.async_setup(entry.entry_id)
     result = await hass.config_entries.options.async_init(entry.entry_id)
-    assert result["step_id"] == "init"
+    assert result["type"] is FlowResultType.MENU
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {"next_step_id": "settings"}
+    )
+    assert result["step_id"] == "settings"
     result = await hass.config_entries.options.async_configure(
         result["flow_id"],
         {"upload_interval": 5, "history_days": 30, "billing_day": 15, "first_weekday": "sun"},

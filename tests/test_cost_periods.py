@@ -332,6 +332,9 @@ async def test_options_offer_the_homes_usual_first_weekday(
     await hass.async_block_till_done()
     assert costs(entry).calendar.first_weekday == 0
     result = await hass.config_entries.options.async_init(entry.entry_id)
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {"next_step_id": "settings"}
+    )
     defaults = {
         str(marker): marker.default() for marker in result["data_schema"].schema if marker.default
     }

@@ -203,6 +203,9 @@ HOUSE_METER_KEYS = {
     "solar_value_today",
     "import_price",
     "export_price",
+    "import_tariff",
+    "export_tariff",
+    "contract_ends",
 }
 # ... and what an EV charger shows: its sessions' and days' costs, and the session event.
 CHARGER_KEYS = {
@@ -411,6 +414,7 @@ async def test_remove_entry_deletes_progress_and_issues(
         f"no_import_tariff_{removed.entry_id}",
         f"records_rejected_{removed.entry_id}",
         f"sensor_problem_{removed.entry_id}_{removed_sub}_solar",
+        f"no_export_tariff_{removed.entry_id}",  # an export sensor, and no export tariff
     }
     others = {f"sensor_problem_{kept.entry_id}_{kept_sub}_solar"}
     assert issue_ids(hass) == own | others

@@ -112,7 +112,10 @@ async def test_two_locations_get_their_own_device_names_and_entity_ids(
     for entry in (london, leeds):
         for device in devices_of(hass, entry):
             assert device.entry_type is None  # a device, not a service
-            assert device.manufacturer == "Flatpeak"
+            # the house meter is made by the import tariff's provider (the demo's names one,
+            # Leeds's tariff none), everything else by Flatpeak
+            demo_meter = entry is london and device.model == "House meter"
+            assert device.manufacturer == ("Demo Energy" if demo_meter else "Flatpeak")
             assert device.model in {"House meter", "EV charger"}
     london_ids, leeds_ids = entity_ids_of(hass, london), entity_ids_of(hass, leeds)
     assert "sensor.1_test_street_cost_today" in london_ids

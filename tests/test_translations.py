@@ -27,6 +27,9 @@ FLOW_MODULES = (
     "flows/subentries",
     "flows/connect",
     "flows/forms",
+    "flows/tariff_connect",
+    "flows/cheap_window",
+    "repairs",
 )
 # Where each flow class's texts live in en.json.
 SECTIONS: dict[str, tuple[str, ...]] = {

@@ -11,6 +11,7 @@ from homeassistant.exceptions import ConfigEntryAuthFailed, ConfigEntryError, Co
 from homeassistant.helpers import config_validation as cv, device_registry as dr
 from homeassistant.helpers.start import async_at_started
 from homeassistant.helpers.typing import ConfigType
+from homeassistant.util import dt as dt_util
 
 from .actions import async_setup_actions
 from .client import (
@@ -22,7 +23,7 @@ from .client import (
     Location,
 )
 from .const import CONF_LOCATION_ID, DOMAIN, SUBENTRY_CHEAP_WINDOW
-from .costs import CostCoordinator, async_remove_costs
+from .costs import COST_HOT_WINDOW, CostCoordinator, async_remove_costs
 from .entity import subentry_device_info
 from .entry_client import make_client
 from .health import TariffHealth, async_remove_health
@@ -118,10 +119,14 @@ async def async_setup_entry(hass: HomeAssistant, entry: FlatpeakConfigEntry) -> 
     def _location_changed() -> None:
         """Flatpeak says the location changed: prices (and with them the cheap windows) and
         the recent cost hours now, not at their next schedule."""
-        for coordinator, name in ((prices, "prices"), (costs, "costs")):
-            entry.async_create_background_task(
-                hass, coordinator.async_request_refresh(), f"{DOMAIN} {name} after a change"
-            )
+        entry.async_create_background_task(
+            hass, prices.async_refetch(), f"{DOMAIN} prices after a change"
+        )
+        entry.async_create_background_task(
+            hass,
+            costs.async_refresh_since(dt_util.utcnow() - COST_HOT_WINDOW),
+            f"{DOMAIN} costs after a change",
+        )
 
     health = TariffHealth(hass, entry, client, location.id, _location_changed)
     entry.runtime_data = FlatpeakRuntimeData(
@@ -141,6 +146,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: FlatpeakConfigEntry) -> 
     async_check_tariff(hass, entry, location)
     _async_register_devices(hass, entry)
 
+    await health.async_first_status()
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     await health.async_setup()
     entry.async_create_background_task(hass, prices.async_refresh(), f"{DOMAIN} first prices")

@@ -34,12 +34,17 @@ class TariffRepairFlow(TariffConnectSteps, RepairsFlow):
         return manager
 
     async def async_step_init(self, user_input: dict[str, Any] | None = None) -> Any:
+        """The repairs manager starts here with the issue's data: explain first."""
+        return await self.async_step_confirm()
+
+    async def async_step_confirm(self, user_input: dict[str, Any] | None = None) -> Any:
         """What Connect will do, and a button to start it."""
         if user_input is not None:
             return await self.async_step_connect()
         entry = self.hass.config_entries.async_get_entry(self.entry_id)
         return self.async_show_form(
-            step_id="init", description_placeholders={"location": entry.title if entry else ""}
+            step_id="confirm",
+            description_placeholders={"location": entry.title if entry else ""},
         )
 
     async def _async_connected(self) -> Any:

@@ -4,8 +4,8 @@
 Read leniently where Flatpeak's docs are loose: a status is compared trimmed and upper case
 (one example has ``"CONNECTED "``), an unknown one is ERROR, a NOT_CONNECTED part may have
 no provider or tariff, and an unreadable optional field is left out rather than failing the
-whole answer. A body that is not an object, or an event without an id or type, still is an
-error (:class:`FlatpeakResponseFormatError`).
+whole answer. A body that is not an object or has no ``tariff_status`` object, or an event
+without an id or type, still is an error (:class:`FlatpeakResponseFormatError`).
 """
 
 from __future__ import annotations
@@ -96,7 +96,7 @@ class LocationStatus:
     def from_dict(cls, data: Any) -> LocationStatus:
         """Build from the ``GET /locations/{id}/status`` answer."""
         body = json_object(data, "location_status")
-        parts = _object(body, "tariff_status")
+        parts = json_object(body.get("tariff_status"), "location_status.tariff_status")
         return cls(*(TariffPart.from_dict(parts.get(part)) for part in PARTS))
 
     def part(self, name: str) -> TariffPart:

@@ -117,16 +117,16 @@ class FlatpeakConnectCallbackView(HomeAssistantView):
         token = request.query.get("fp_cot")
         issued = hass.data.get(_ISSUED, {}).get(flow_id)
         try:
-            if issued is None:
-                raise UnknownFlow
-            flow = issued.manager.async_get(flow_id)
+            # A flow issued no token may still be a config flow at another step.
+            manager = issued.manager if issued is not None else hass.config_entries.flow
+            flow = manager.async_get(flow_id)
         except UnknownFlow:
             return _page(
                 404,
                 "This Flatpeak Connect session has ended. Go back to Home Assistant and "
                 "start again.",
             )
-        if not tokens_match(token, issued.token):
+        if issued is None or not tokens_match(token, issued.token):
             _LOGGER.warning("Flatpeak Connect callback with a token this flow was not issued")
             return _page(
                 400,

@@ -11,13 +11,14 @@ clears the repairs it shows fixed) and prices and recent costs refreshed.
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import TYPE_CHECKING, Any
 
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.network import NoURLAvailableError
 
-from ..client import TariffDirection
+from ..client import FlatpeakError, TariffDirection
 from ..const import CONF_LOCATION_ID, DOMAIN
 from ..health import EXPORT, GRID_FEES, IMPORT
 from .connect import (
@@ -27,10 +28,11 @@ from .connect import (
     async_remember_token,
     callback_url,
 )
-from .forms import async_ask_flatpeak
 
 if TYPE_CHECKING:
     from .. import FlatpeakConfigEntry
+
+_LOGGER = logging.getLogger(__name__)
 
 # status part → (direction, tariff type) of a Connect session for it
 PART_SESSION = {
@@ -85,19 +87,17 @@ class TariffConnectSteps:
             direction, kind = PART_SESSION[self.part]
             status = entry.runtime_data.health.data
             tariff_id = status.part(self.part).tariff_id if status else None
-            token = await async_ask_flatpeak(
-                lambda: client.create_connect_token(
+            try:
+                token = await client.create_connect_token(
                     back,
                     location_id=entry.data[CONF_LOCATION_ID],
                     tariff_direction=direction,
                     tariff_type=kind,
                     tariff_id=tariff_id,
                     edit_tariff=True,
-                ),
-                {},
-                "starting Flatpeak Connect",
-            )
-            if token is None:
+                )
+            except FlatpeakError as err:
+                _LOGGER.warning("Flatpeak Connect could not start: %s", err)
                 return self._flow.async_abort(reason="connect_failed")
             self._connect_token = token.connect_token
             self._connect_page = client.connect_page_url(token.connect_token)
@@ -124,14 +124,11 @@ class TariffConnectSteps:
             return self._flow.async_abort(reason="entry_not_loaded")
         assert self._connect_token is not None
         client, token = entry.runtime_data.client, self._connect_token
-        result = await async_ask_flatpeak(
-            lambda: client.exchange_connect_token(token), {}, "finishing Flatpeak Connect"
-        )
-        if result is None:
-            return self._flow.async_abort(reason="connect_failed")
         try:
+            await client.exchange_connect_token(token)
             await entry.runtime_data.health.async_after_connect()
-        except Exception:  # the status is read again on its own schedule
+        except FlatpeakError as err:  # the status is read again on its own schedule
+            _LOGGER.warning("Flatpeak Connect did not finish: %s", err)
             return self._flow.async_abort(reason="connect_failed")
         return await self._async_connected()
 

@@ -113,8 +113,11 @@ def _store(hass: HomeAssistant, entry_id: str) -> Store[dict[str, Any]]:
 
 
 async def async_remove_health(hass: HomeAssistant, entry_id: str) -> None:
-    """The entry is gone: its event cursor goes too."""
+    """The entry is gone: its event cursor and tariff repairs go too."""
     await _store(hass, entry_id).async_remove()
+    for part in (IMPORT, EXPORT, GRID_FEES):
+        ir.async_delete_issue(hass, DOMAIN, tariff_issue_id(entry_id, part))
+    ir.async_delete_issue(hass, DOMAIN, f"{ISSUE_NO_EXPORT}_{entry_id}")
 
 
 class TariffHealth(DataUpdateCoordinator[LocationStatus | None]):
@@ -144,8 +147,17 @@ class TariffHealth(DataUpdateCoordinator[LocationStatus | None]):
 
     # -- start, timers, persistence -------------------------------------------------
 
-    async def async_setup(self) -> None:
-        """The stored cursor and problems, then status and events once, then the timers."""
+    async def async_first_status(self) -> None:
+        """The stored cursor and problems, then ``/status`` before the entities are added
+        (so the tariff sensors start with their figures, not unknown); a failure leaves it
+        to the first refresh."""
+        await self._async_load()
+        try:
+            await self._async_status(force=True)
+        except FlatpeakError as err:
+            _LOGGER.debug("Flatpeak's tariff status could not be read at start-up: %s", err)
+
+    async def _async_load(self) -> None:
         stored = await self._store.async_load() or {}
         self._cursor = stored.get("cursor")
         self._seen = list(stored.get("seen", []))
@@ -154,8 +166,14 @@ class TariffHealth(DataUpdateCoordinator[LocationStatus | None]):
             for part, p in stored.get("problems", {}).items()
             if isinstance(p, dict) and p.get("kind") in KINDS.values()
         }
+
+    async def async_setup(self) -> None:
+        """Events (and the status when due) once now, then hourly; the house meter's maker
+        (its entities have just registered it as Flatpeak's)."""
         entry = self.config_entry
         assert entry is not None
+        if self.data is not None:
+            self._name_the_provider(self.data)
         entry.async_on_unload(
             async_track_time_interval(self.hass, self._tick, EVENTS_EVERY, cancel_on_shutdown=True)
         )

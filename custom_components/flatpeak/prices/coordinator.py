@@ -192,6 +192,14 @@ class PriceCoordinator(DataUpdateCoordinator[dict[TariffDirection, Prices]]):
 
         return _remove
 
+    async def async_refetch(self) -> None:
+        """The location changed at Flatpeak: every schedule is due now (and with it each
+        cheap window that has not started is planned again)."""
+        self._due.clear()
+        self._export_retry.succeeded()
+        self.gate.ask_again()
+        await self.async_refresh()
+
     def schedule(self, direction: TariffDirection) -> Prices | None:
         """The cached schedule of a direction, or ``None``."""
         return self._schedules.get(direction)

@@ -89,6 +89,11 @@ class TariffGate:
         self._notify()
 
     @callback
+    def ask_again(self) -> None:
+        """The tariff changed at Flatpeak: the next call may try at once (the problem stays
+        until one succeeds)."""
+        self._retry_at = None
+
     def succeeded(self) -> None:
         """A price-dependent call worked: open, and clear the issue (also one from before a
         restart)."""
