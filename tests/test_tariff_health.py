@@ -19,12 +19,18 @@ from homeassistant.helpers import device_registry as dr, issue_registry as ir
 from homeassistant.setup import async_setup_component
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
+from pytest_homeassistant_custom_component.components.recorder.common import (
+    async_wait_recording_done,
+)
 
+from custom_components.flatpeak.client import TariffDirection
 from custom_components.flatpeak.const import DOMAIN
 from tests.conftest import Emulator
 from tests.emulator import health as emulated
 from tests.helpers import add_sensors, house_meter_subentry, make_entry, new_device
 from tests.test_config_flow_connect import set_url
+from tests.test_costs import costs, flatpeak_cost, hourly, stat_id
+from tests.uploads_helpers import import_hourly, uploads
 
 NOW = datetime(2025, 6, 2, 10, 0, tzinfo=UTC)
 HOUR = timedelta(hours=1)
@@ -342,3 +348,48 @@ async def test_options_change_tariff_through_connect(
     assert result["reason"] == "tariff_changed"
     assert dict(entry.options) == options
     assert state(hass, "import_tariff").state == "Time of use (cheap nights)"
+
+
+async def test_connecting_the_export_tariff_fills_in_the_export_value(
+    hass: HomeAssistant,
+    emulator: Emulator,
+    freezer: FrozenDateTimeFactory,
+    hass_client_no_auth: Any,
+) -> None:
+    """Exported energy sent while the location had no export tariff is worth nothing at
+    Flatpeak; once the fix flow connected one, Flatpeak prices those records again and the
+    export value statistic follows, hour by hour."""
+    await set_url(hass)
+    for element in emulator.state.elements_for(emulator.location_id, "EXPORT"):
+        del emulator.state.elements[element.id]
+    freezer.move_to(NOW)
+    add_sensors(hass)
+    start = NOW - 6 * HOUR
+    for entity_id, per_hour in (("sensor.grid_import", 0.5), ("sensor.grid_export", 0.8)):
+        import_hourly(hass, entity_id, start, 6, per_hour)
+    await async_wait_recording_done(hass)
+    house = await new_device(hass, emulator, "house")
+    subentry = house_meter_subentry(house)
+    del subentry["data"]["solar"]
+    entry = await make_entry(hass, emulator, subentries=[subentry], options={"history_days": 1})
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    await uploads(entry).async_refresh()
+    await costs(entry).async_refresh()
+    value = stat_id(house, "grid_export_value")
+    before = await hourly(hass, value, start, NOW)
+    assert len(before) == 6
+    assert all(row["state"] == 0 for row in before)
+
+    result = await fix(hass, emulator, f"no_export_tariff_{entry.entry_id}", hass_client_no_auth)
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done(wait_background_tasks=True)
+    after = await hourly(hass, value, start, NOW)
+    assert len(after) == 6
+    for row in after:
+        hour = datetime.fromtimestamp(row["start"], UTC)
+        figure = await flatpeak_cost(
+            hass, emulator, house, (hour, hour + HOUR), direction=TariffDirection.EXPORT
+        )
+        assert figure > 0
+        assert row["state"] == pytest.approx(figure, abs=1e-6)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import Platform
@@ -23,7 +24,7 @@ from .client import (
     Location,
 )
 from .const import CONF_LOCATION_ID, DOMAIN, SUBENTRY_CHEAP_WINDOW
-from .costs import COST_HOT_WINDOW, CostCoordinator, async_remove_costs
+from .costs import CostCoordinator, async_remove_costs
 from .entity import subentry_device_info
 from .entry_client import make_client
 from .health import TariffHealth, async_remove_health
@@ -116,15 +117,15 @@ async def async_setup_entry(hass: HomeAssistant, entry: FlatpeakConfigEntry) -> 
     )
 
     @callback
-    def _location_changed() -> None:
+    def _location_changed(back: timedelta) -> None:
         """Flatpeak says the location changed: prices (and with them the cheap windows) and
-        the recent cost hours now, not at their next schedule."""
+        the cost hours of the time ``back`` now, not at their next schedule."""
         entry.async_create_background_task(
             hass, prices.async_refetch(), f"{DOMAIN} prices after a change"
         )
         entry.async_create_background_task(
             hass,
-            costs.async_refresh_since(dt_util.utcnow() - COST_HOT_WINDOW),
+            costs.async_refresh_since(dt_util.utcnow() - back),
             f"{DOMAIN} costs after a change",
         )
 

@@ -60,6 +60,10 @@ STORE_VERSION = 1
 EVENTS_EVERY = timedelta(hours=1)
 STATUS_EVERY = timedelta(hours=24)
 EXPIRING_WITHIN = timedelta(days=10)
+# How far back costs are read again: after a location change (prices, say) the recent hours;
+# after Connect set a tariff, the month the cost statistics re-import daily anyway.
+RECOST_AFTER_CHANGE = timedelta(hours=48)
+RECOST_AFTER_CONNECT = timedelta(days=30)
 MAX_EVENT_PAGES = 20  # of 100: far more than 90 days of one location's events
 SEEN_KEPT = 200  # event ids remembered, so a lost cursor does not repeat what was handled
 
@@ -129,9 +133,10 @@ class TariffHealth(DataUpdateCoordinator[LocationStatus | None]):
         entry: ConfigEntry,
         client: FlatpeakClient,
         location_id: str,
-        on_change: Callable[[], None],
+        on_change: Callable[[timedelta], None],
     ) -> None:
-        """``on_change``: the location changed (refresh prices and recent costs)."""
+        """``on_change(back)``: the location changed; refresh prices and the costs of the
+        time ``back`` (a new tariff re-prices what was sent before)."""
         super().__init__(
             hass, _LOGGER, config_entry=entry, name=f"{DOMAIN} tariff", update_interval=None
         )
@@ -200,7 +205,7 @@ class TariffHealth(DataUpdateCoordinator[LocationStatus | None]):
     async def async_after_connect(self) -> None:
         """A Connect round trip ended: read the status now, then tell what changed."""
         await self._async_status(force=True)
-        self._on_change()
+        self._on_change(RECOST_AFTER_CONNECT)
         self.async_update_listeners()
 
     # -- one run: events, then status when due or told --------------------------------
@@ -235,7 +240,7 @@ class TariffHealth(DataUpdateCoordinator[LocationStatus | None]):
                 self._sync_issues()
                 raise UpdateFailed(f"Flatpeak's tariff status could not be read: {err}") from err
             if changed or (before is not None and before != self.data):
-                self._on_change()
+                self._on_change(RECOST_AFTER_CHANGE)
         self._sync_issues()
         return self.data
 
