@@ -555,6 +555,63 @@ class Person:
         self.shot("entry-created")
         page.get_by_role("button", name=FINISH).click()
 
+    def repair(self, entry_title: str) -> None:
+        """The new location reads an export sensor but has no export tariff: its repair is
+        listed; its fix flow opens Flatpeak Connect (the emulator's page, in a new tab), and
+        once Connect sends the browser back the repair is gone."""
+        page = self.page
+        issues = "issues.no_export_tariff"
+
+        def listed() -> list[dict[str, Any]]:
+            found: list[dict[str, Any]] = [
+                i
+                for i in self.ws({"type": "repairs/list_issues"})["issues"]
+                if i["domain"] == "flatpeak"
+                and i["issue_id"].startswith("no_export_tariff_")
+                and not i.get("dismissed_version")
+            ]
+            return found
+
+        self.check(
+            "the missing export tariff is a repair", self.wait_until(lambda: bool(listed()), 30)
+        )
+        self.goto("/config/repairs")
+        title = shown(f"{issues}.title")
+        self.check("the repairs page lists it", self.sees(title))
+        self.shot("repairs")
+        page.get_by_text(title).locator("visible=true").first.click()
+        page.wait_for_timeout(1500)
+        confirm = shown(f"{issues}.fix_flow.step.confirm.description")
+        self.check("its fix flow explains what Connect will do", self.sees(confirm))
+        self.shot("repair-confirm")
+        self.submit()
+        link = page.get_by_role("link", name="Flatpeak Connect").locator("visible=true").first
+        self.check(
+            "the next step links to Flatpeak Connect",
+            self.sees(shown(f"{issues}.fix_flow.progress.connect")),
+        )
+        self.shot("repair-connect")
+        with page.context.expect_page() as opened:
+            link.click()
+        connect = opened.value
+        connect.wait_for_load_state()
+        self.check(
+            "the link opens Connect for the export tariff",
+            "export tariff" in connect.content(),
+            connect.url,
+        )
+        connect.get_by_role("button", name=re.compile("Connect export tariff")).click()
+        with contextlib.suppress(Exception):  # the callback page closes itself
+            connect.wait_for_load_state()
+        self.check("the repair is gone", self.wait_until(lambda: not listed(), 45))
+        page.wait_for_timeout(1000)
+        self.shot("repair-done")
+        done = page.get_by_role("button", name=re.compile("^(Close|Finish|OK)$"))
+        if done.locator("visible=true").count():
+            done.locator("visible=true").first.click()
+        self.goto("/config/repairs")
+        self.check("the repairs page no longer lists it", not self.sees(title, 3000))
+
     def appliance(self, entry_title: str) -> None:
         """Add an appliance (the heat pump), then see its Cost today in pounds on its device
         page once its history is priced."""
@@ -776,9 +833,13 @@ class Person:
 
     def logbook(self, meter: Device) -> None:
         """Uploads write no logbook line, per cycle or at the start: "Last upload" is disabled
-        by default and "Upload errors" is a count (with a state class)."""
-        self.goto("/logbook")
-        self.check("the logbook opens", self.sees("Home Assistant started", 30_000))
+        by default and "Upload errors" is a count (with a state class). The logbook is shown
+        for the house meter's device (the whole one is longer than a page)."""
+        self.goto(f"/logbook?device_id={meter.id}")
+        self.check(
+            "the logbook opens",
+            self.sees(re.compile("No logbook events found|became|changed|turned"), 30_000),
+        )
         text = deep_text(self.page.locator("body"))
         names = [meter.entities[key] for key in ("last_upload", "upload_errors")]
         lines = [m for name in names for m in re.findall(re.escape(name) + ".{0,40}", text)]
@@ -837,6 +898,7 @@ def browse(ready: dict[str, Any], shots: Path) -> int:
             person.sign_in_errors()
             person.new_entry()
             title = SECOND_LOCATION["address_line1"]
+            person.repair(title)
             person.appliance(title)
             person.ev_charger(title)
             person.cheap_window(title)

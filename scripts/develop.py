@@ -88,6 +88,15 @@ class DevelopError(Exception):
     """What stopped the start; said on stderr."""
 
 
+# Events --event raises (tests/emulator/health.py EVENT_TYPES, less Connect's own).
+TARIFF_EVENTS = (
+    "tariff.expiring",
+    "tariff.expired",
+    "tariff.fetch.failed",
+    "tariff.connection.upgrade",
+    "location.update",
+)
+
 # Every process this run starts carries it: tests find what a run left behind by it.
 RUN_MARKER = "FLATPEAK_DEVELOP_RUN"
 
@@ -532,6 +541,23 @@ async def wait_for_costs(ha: HomeAssistant, seconds: float) -> tuple[str, str | 
     raise DevelopError("no cost statistics arrived in time")
 
 
+async def raise_events(
+    ha: HomeAssistant, emulator: dict[str, Any], entry_id: str, events: list[str]
+) -> None:
+    """Raise each event at the emulator (its control URL, as a person would with curl),
+    then reload the entry: it reads Flatpeak's events at start-up (else within the hour)."""
+    for event in events:
+        async with ha.session.post(
+            f"{emulator['base_url']}/_emulator/events",
+            json={"type": event, "location_id": emulator["location_id"]},
+        ) as resp:
+            if resp.status != 201:
+                raise DevelopError(f"the emulator refused {event}: {await resp.text()}")
+        log(f"raised {event}")
+    await ha.rest("POST", f"/api/config/config_entries/entry/{entry_id}/reload")
+    await ha.wait_loaded(entry_id)
+
+
 async def charger_entities(ha: HomeAssistant, seconds: float = 60) -> tuple[str, str]:
     """The EV charger's session cost and intervals waiting sensors, once its entry (reloaded
     with the charger, session tracking first) has added them."""
@@ -619,6 +645,8 @@ async def run(args: argparse.Namespace, procs: Processes, stop: asyncio.Event) -
         await save_energy_prefs(ha, cost, value)
         sessions = await wait_for_sessions(ha, entry_id, uploads_entity, args.timeout)
         log(f"{sessions} charging sessions priced ({session_cost})")
+        if args.event:
+            await raise_events(ha, emulator, entry_id, args.event)
         await ha.close()
     ready = {
         "url": url,
@@ -653,6 +681,14 @@ def main() -> int:
     parser.add_argument("--history-days", type=int, default=3, help="days of history (3)")
     parser.add_argument("--timeout", type=float, default=240, help="seconds to wait for costs")
     parser.add_argument("--pid-file", help="write this process's pid there (for scripts/develop)")
+    parser.add_argument(
+        "--event",
+        action="append",
+        default=[],
+        choices=TARIFF_EVENTS,
+        help="raise this Flatpeak event for the location once it is set up (repeatable), "
+        "then reload the entry so its repair shows at once",
+    )
     args = parser.parse_args()
     args.config = str(Path(args.config).resolve())
     if args.pid_file:

@@ -43,9 +43,9 @@ class Run:
     ready: dict[str, Any]
 
 
-def start(config: Path, stderr: IO[str] | int) -> subprocess.Popen[str]:
+def start(config: Path, stderr: IO[str] | int, *flags: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, str(DEVELOP), "--config", str(config)],
+        [sys.executable, str(DEVELOP), "--config", str(config), *flags],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=stderr,
@@ -89,7 +89,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
     folder = tmp_path_factory.mktemp("develop")
     config = folder / "ha"
     with (folder / "develop.stderr").open("w") as stderr:
-        proc = start(config, stderr)
+        proc = start(config, stderr, "--event", "tariff.expiring")
     assert proc.stdout is not None
     try:
         line = read_line(proc.stdout, 300)
@@ -217,6 +217,23 @@ async def test_every_charging_session_entity_has_a_value(demo: Run, socket_enabl
         assert (begin.hour, begin.minute, end - begin) == (18, 30, timedelta(hours=3))
         # 7 kW for 3 h, each 5 minutes in the session (none spread from an hourly row)
         assert final[session["id"]]["energy_kwh"] == pytest.approx(21.0, abs=0.05)
+
+
+async def test_a_raised_event_shows_its_repair(demo: Run, socket_enabled: None) -> None:
+    """``--event tariff.expiring``: once ready, the demo has the expiring tariff's repair
+    (read at the entry's reload) and its tariff sensors name the demo's tariffs."""
+    url = demo.ready["url"]
+    async with aiohttp.ClientSession() as session:
+        auth = await signed_in(session, demo.ready)
+        async with session.get(
+            f"{url}/api/diagnostics/config_entry/{demo.ready['entry_id']}", headers=auth
+        ) as resp:
+            tariff = (await resp.json())["data"]["tariff"]
+        async with session.get(f"{url}/api/states", headers=auth) as resp:
+            states = {s["entity_id"]: s["state"] for s in await resp.json()}
+    assert tariff["problems"] == {"commodity_import": "expiring"}
+    names = {e: s for e, s in states.items() if e.endswith(("_import_tariff", "_export_tariff"))}
+    assert sorted(names.values()) == ["Demo flat export", "Demo time of use"], names
 
 
 def test_a_closed_output_stops_the_run(demo: Run) -> None:

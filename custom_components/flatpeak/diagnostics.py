@@ -64,4 +64,5 @@ async def async_get_config_entry_diagnostics(
         data["cheap_windows"] = {
             window.subentry.title: window.diagnostics() for window in runtime.windows.values()
         }
+        data["tariff"] = runtime.health.diagnostics()
     return async_redact_data(data, TO_REDACT)

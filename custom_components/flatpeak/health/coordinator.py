@@ -394,11 +394,24 @@ class TariffHealth(DataUpdateCoordinator[LocationStatus | None]):
             ir.async_delete_issue(self.hass, DOMAIN, issue_id)
 
     def diagnostics(self) -> dict[str, Any]:
-        """What the tariff health knows, for the diagnostics download."""
+        """What the tariff health knows, for the diagnostics download (no ids: the event
+        cursor is only said to be there)."""
+        status = self.data
         return {
-            "cursor": self._cursor,
+            "has_event_cursor": self._cursor is not None,
             "status_read": self._status_at.isoformat() if self._status_at else None,
+            "parts": {
+                part: {
+                    "status": found.status,
+                    "connection_type": found.connection_type,
+                    "structure_type": found.structure_type,
+                    "contract_end": found.contract_end.isoformat() if found.contract_end else None,
+                }
+                for part in (IMPORT, EXPORT, GRID_FEES)
+                if status is not None and (found := status.part(part))
+            },
             "problems": {part: p.kind for part, p in self.problems.items()},
+            "export_tariff_missing": self.export_missing(),
         }
 
 

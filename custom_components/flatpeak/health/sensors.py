@@ -30,10 +30,14 @@ class TariffSensorDescription(SensorEntityDescription):
     part: str
 
 
+CONNECTED = "connected"
+
+
 def _name(part: TariffPart) -> str | None:
+    """The tariff's own name; ``connected`` (translated) for one Flatpeak gives no name."""
     if not part.connected:
         return None  # the entity says Not connected, or the problem, from its attributes
-    return part.tariff_name or part.structure_type or "Connected"
+    return part.tariff_name or CONNECTED
 
 
 TARIFF_SENSORS = (
