@@ -838,7 +838,11 @@ class Person:
         self.goto(f"/logbook?device_id={meter.id}")
         self.check(
             "the logbook opens",
-            self.sees(re.compile("No logbook events found|became|changed|turned"), 30_000),
+            # an entry reads "… changed to …" on 2025.4 and "… → …" on 2026.x
+            self.sees(
+                re.compile("No logbook events found|No activity found|changed to|became|→"),
+                30_000,
+            ),
         )
         text = deep_text(self.page.locator("body"))
         names = [meter.entities[key] for key in ("last_upload", "upload_errors")]
