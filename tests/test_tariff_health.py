@@ -23,8 +23,9 @@ from pytest_homeassistant_custom_component.components.recorder.common import (
     async_wait_recording_done,
 )
 
-from custom_components.flatpeak.client import TariffDirection
+from custom_components.flatpeak.client import LocationStatus, TariffDirection, TariffPart
 from custom_components.flatpeak.const import DOMAIN
+from custom_components.flatpeak.health.coordinator import Problem, cleared
 from tests.conftest import Emulator
 from tests.emulator import health as emulated
 from tests.helpers import add_sensors, house_meter_subentry, make_entry, new_device
@@ -34,6 +35,7 @@ from tests.uploads_helpers import import_hourly, uploads
 
 NOW = datetime(2025, 6, 2, 10, 0, tzinfo=UTC)
 HOUR = timedelta(hours=1)
+DAY = timedelta(days=1)
 STATUS = "GET", "/locations/{}/status"
 PREFIX = "sensor.1_test_street_"
 
@@ -393,3 +395,42 @@ async def test_connecting_the_export_tariff_fills_in_the_export_value(
         )
         assert figure > 0
         assert row["state"] == pytest.approx(figure, abs=1e-6)
+
+
+def _status(**part: Any) -> LocationStatus:
+    return LocationStatus(TariffPart(**part), TariffPart(), TariffPart())
+
+
+@pytest.mark.parametrize(
+    ("kind", "part", "fixed"),
+    [
+        (
+            "expiring",
+            {"status": "CONNECTED", "tariff_id": "t1", "contract_end": NOW + 5 * DAY},
+            False,
+        ),
+        (
+            "expiring",
+            {"status": "CONNECTED", "tariff_id": "t1", "contract_end": NOW + 11 * DAY},
+            True,
+        ),
+        ("expiring", {"status": "CONNECTED", "tariff_id": "t1"}, True),
+        ("expiring", {"status": "CONNECTED", "tariff_id": "t2", "contract_end": NOW + DAY}, True),
+        ("expiring", {"status": "ERROR", "tariff_id": "t1"}, False),
+        ("expired", {"status": "ERROR", "tariff_id": "t1"}, False),
+        ("expired", {"status": "CONNECTED", "tariff_id": "t1", "contract_end": NOW - DAY}, False),
+        ("expired", {"status": "CONNECTED", "tariff_id": "t1", "contract_end": NOW + DAY}, True),
+        ("expired", {"status": "CONNECTED", "tariff_id": "t2", "contract_end": NOW - DAY}, True),
+        ("fetch_failed", {"status": "ERROR", "tariff_id": "t1"}, False),
+        ("fetch_failed", {"status": "CONNECTED", "tariff_id": "t1"}, True),
+        ("upgrade", {"status": "CONNECTED", "tariff_id": "t1", "connection_type": "MANUAL"}, False),
+        ("upgrade", {"status": "CONNECTED", "tariff_id": "t1", "connection_type": "DIRECT"}, True),
+        ("upgrade", {"status": "CONNECTED", "tariff_id": "t2", "connection_type": "MANUAL"}, True),
+        ("upgrade", {"status": "NOT_CONNECTED"}, True),
+        ("expired", {"status": "NOT_CONNECTED"}, True),
+    ],
+)
+def test_what_clears_a_problem(kind: str, part: dict[str, Any], fixed: bool) -> None:
+    """Each problem of tariff t1 against what ``/status`` then shows of the part."""
+    problem = Problem(kind, "t1")
+    assert cleared(problem, _status(**part), "commodity_import", NOW) is fixed

@@ -39,6 +39,7 @@ from ..client import (
     FlatpeakInvalidRequestError,
     LocationStatus,
 )
+from ..client.health import NOT_CONNECTED
 from ..const import (
     CONF_DEVICE_ID,
     CONF_GRID_EXPORT,
@@ -98,6 +99,8 @@ def tariff_issue_id(entry_id: str, part: str) -> str:
 def cleared(problem: Problem, status: LocationStatus, part: str, now: datetime) -> bool:
     """Whether ``/status`` shows the part right again (see the module)."""
     found = status.part(part)
+    if found.status == NOT_CONNECTED:
+        return True  # disconnected: the part's own "not connected" repair speaks for it
     replaced = found.connected and problem.tariff_id not in (None, found.tariff_id)
     if problem.kind == "expiring":
         if not found.connected:
@@ -276,7 +279,7 @@ class TariffHealth(DataUpdateCoordinator[LocationStatus | None]):
         new = [e for e in reversed(found) if e.id not in self._seen]  # oldest first
         if found:
             self._cursor = found[0].id
-        self._seen += [e.id for e in new]
+        self._seen = (self._seen + [e.id for e in new])[-SEEN_KEPT:]
         return new
 
     async def _async_status(self, *, force: bool = False) -> None:
