@@ -214,9 +214,12 @@ async def test_each_event_raises_its_repair_once_and_connect_fixes_it(
     assert list(flatpeak_issues(hass)) == [issue_id]
     assert requests(emulator, *STATUS) - status == 1  # no new event: no status read
 
+    status = requests(emulator, *STATUS)
     assert await hass.config_entries.async_reload(entry.entry_id)
     await hass.async_block_till_done(wait_background_tasks=True)
     assert list(flatpeak_issues(hass)) == [issue_id]  # the status still shows it
+    # the start-up read only: the event was not handled again (it would ask once more)
+    assert requests(emulator, *STATUS) - status == 1
 
     prices = emulator.requests("POST", f"/prices/{emulator.location_id}")
     result = await fix(hass, emulator, issue_id, hass_client_no_auth)
@@ -434,3 +437,18 @@ def test_what_clears_a_problem(kind: str, part: dict[str, Any], fixed: bool) -> 
     """Each problem of tariff t1 against what ``/status`` then shows of the part."""
     problem = Problem(kind, "t1")
     assert cleared(problem, _status(**part), "commodity_import", NOW) is fixed
+
+
+async def test_an_event_raised_while_home_assistant_is_down_is_read_at_start(
+    hass: HomeAssistant, emulator: Emulator, freezer: FrozenDateTimeFactory
+) -> None:
+    """The cursor is in the Store: an event raised while the entry is unloaded is read when
+    it loads again, once."""
+    entry = await setup(hass, emulator, freezer)
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    emulated.raise_event(emulator.state, "tariff.fetch.failed", emulator.location_id)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    issue = flatpeak_issues(hass)[f"tariff_{entry.entry_id}_commodity_import"]
+    assert issue.translation_key == "tariff_fetch_failed"
+    assert state(hass, "import_tariff").state == "error"
