@@ -417,7 +417,7 @@ def _status(**part: Any) -> LocationStatus:
             {"status": "CONNECTED", "tariff_id": "t1", "contract_end": NOW + 11 * DAY},
             True,
         ),
-        ("expiring", {"status": "CONNECTED", "tariff_id": "t1"}, True),
+        ("expiring", {"status": "CONNECTED", "tariff_id": "t1"}, False),  # no end: not renewed
         ("expiring", {"status": "CONNECTED", "tariff_id": "t2", "contract_end": NOW + DAY}, True),
         ("expiring", {"status": "ERROR", "tariff_id": "t1"}, False),
         ("expired", {"status": "ERROR", "tariff_id": "t1"}, False),

@@ -8,7 +8,7 @@ back as far as Flatpeak lists (90 days). Events only raise problems; ``/status``
 each once the part is connected again:
 
 * ``tariff.expiring`` (or a contract end within 10 days): until the end is further away or
-  the tariff was replaced;
+  the tariff was replaced (with no end date given, only a new tariff clears it);
 * ``tariff.expired``: until the part is connected with an end not passed (or a new tariff);
 * ``tariff.fetch.failed``: until the part is connected again;
 * ``tariff.connection.upgrade``: until the connection is DIRECT or the tariff was replaced;
@@ -105,7 +105,9 @@ def cleared(problem: Problem, status: LocationStatus, part: str, now: datetime) 
     if problem.kind == "expiring":
         if not found.connected:
             return False
-        return replaced or found.contract_end is None or found.contract_end > now + EXPIRING_WITHIN
+        # Without an end date /status cannot tell it was renewed: only a new tariff does.
+        end = found.contract_end
+        return replaced or (end is not None and end > now + EXPIRING_WITHIN)
     if problem.kind == "expired":
         return found.connected and (
             replaced or found.contract_end is None or found.contract_end > now
