@@ -350,6 +350,24 @@ class Person:
         }
         return Device(device["id"], device["name_by_user"] or device["name"], entities)
 
+    def subentry_device(self, entry_title: str, subentry_title: str) -> dict[str, Any]:
+        """The HA device of the entry's subentry called ``subentry_title`` (as the registry
+        lists it: by the subentry it belongs to)."""
+        entry_id = next(
+            e["entry_id"]
+            for e in self.ws({"type": "config_entries/get", "domain": "flatpeak"})
+            if entry_title in e["title"]
+        )
+        subentries = self.ws({"type": "config_entries/subentries/list", "entry_id": entry_id})
+        wanted = next(s["subentry_id"] for s in subentries if s["title"] == subentry_title)
+        (device,) = [
+            d
+            for d in self.ws({"type": "config/device_registry/list"})
+            if wanted in (d.get("config_entries_subentries") or {}).get(entry_id, [])
+        ]
+        found: dict[str, Any] = device
+        return found
+
     # -- the integration's page, in either layout --------------------------------------------
 
     def integration_page(self, entry_title: str) -> None:
@@ -634,18 +652,7 @@ class Person:
         page.get_by_role("button", name=FINISH).click()
         page.wait_for_timeout(1000)
 
-        entry_id = next(
-            e["entry_id"]
-            for e in self.ws({"type": "config_entries/get", "domain": "flatpeak"})
-            if entry_title in e["title"]
-        )
-        subentries = self.ws({"type": "config_entries/subentries/list", "entry_id": entry_id})
-        appliance = next(s["subentry_id"] for s in subentries if s["title"] == "Heat pump")
-        (device,) = [
-            d
-            for d in self.ws({"type": "config/device_registry/list"})
-            if appliance in (d.get("config_entries_subentries") or {}).get(entry_id, [])
-        ]
+        device = self.subentry_device(entry_title, "Heat pump")
         self.goto(f"/config/devices/device/{device['id']}")
         self.check("the appliance's device page opens", self.sees(device["name"]))
         cost_name = string("entity.sensor.cost_today.name")
@@ -707,18 +714,7 @@ class Person:
         page.get_by_role("button", name=FINISH).click()
         page.wait_for_timeout(1000)
 
-        entry_id = next(
-            e["entry_id"]
-            for e in self.ws({"type": "config_entries/get", "domain": "flatpeak"})
-            if entry_title in e["title"]
-        )
-        subentries = self.ws({"type": "config_entries/subentries/list", "entry_id": entry_id})
-        window = next(s["subentry_id"] for s in subentries if s["title"] == "Hot water")
-        (device,) = [
-            d
-            for d in self.ws({"type": "config/device_registry/list"})
-            if window in (d.get("config_entries_subentries") or {}).get(entry_id, [])
-        ]
+        device = self.subentry_device(entry_title, "Hot water")
         entities = [
             e
             for e in self.ws({"type": "config/entity_registry/list"})

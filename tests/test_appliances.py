@@ -83,6 +83,14 @@ async def setup_home(
     first reading; the devices by their sensors."""
     meter.set("binary_sensor.charging", "off", {})
     await meter.period(readings(0))
+    return await home_entry(hass, emulator, history_days=1)
+
+
+async def home_entry(
+    hass: HomeAssistant, emulator: Emulator, *, history_days: int
+) -> tuple[MockConfigEntry, dict[str, str]]:
+    """A loaded entry: the house meter on grid import, the charger and both appliances,
+    each a device at the emulator; the devices by their sensors."""
     devices = {entity_id: await new_device(hass, emulator, entity_id) for entity_id in SENSORS}
     house = house_meter_subentry(devices["sensor.grid_import"])
     del house["data"]["grid_export"], house["data"]["solar"]
@@ -95,7 +103,7 @@ async def setup_home(
             appliance_subentry(devices["sensor.heat_pump"], "sensor.heat_pump", "Heat pump"),
             appliance_subentry(devices["sensor.dishwasher"], "sensor.dishwasher", "Dishwasher"),
         ],
-        options={"history_days": 1},
+        options={"history_days": history_days},
     )
     assert await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done(wait_background_tasks=True)
@@ -204,22 +212,7 @@ async def test_history_of_all_devices_walks_windows_at_the_entry_floor(
         meter.set(entity_id, str(kwh * days * 24))
     meter.set("binary_sensor.charging", "off", {})
     await meter.period()
-    devices = {entity_id: await new_device(hass, emulator, entity_id) for entity_id in SENSORS}
-    house = house_meter_subentry(devices["sensor.grid_import"])
-    del house["data"]["grid_export"], house["data"]["solar"]
-    entry = await make_entry(
-        hass,
-        emulator,
-        subentries=[
-            house,
-            ev_charger_subentry(devices["sensor.charger_energy"]),
-            appliance_subentry(devices["sensor.heat_pump"], "sensor.heat_pump", "Heat pump"),
-            appliance_subentry(devices["sensor.dishwasher"], "sensor.dishwasher", "Dishwasher"),
-        ],
-        options={"history_days": 0},
-    )
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done(wait_background_tasks=True)
+    entry, devices = await home_entry(hass, emulator, history_days=0)
     puts = emulator.requests("PUT", "/meters/interval")
     response = await hass.services.async_call(
         DOMAIN,
