@@ -29,8 +29,22 @@ from custom_components.flatpeak.health.coordinator import Problem, cleared
 from tests.conftest import Emulator
 from tests.emulator import health as emulated
 from tests.helpers import add_sensors, house_meter_subentry, make_entry, new_device
+from tests.test_cheap_window_entities import (
+    as_pairs,
+    dynamic_location,
+    emulator_answer,
+    entity_ids as window_ids,
+    london,
+    replace_import_tariff,
+    schedule_requests,
+    setup as window_setup,
+    slots_of,
+    window_of,
+    window_subentry,
+)
 from tests.test_config_flow_connect import set_url
 from tests.test_costs import costs, flatpeak_cost, hourly, stat_id
+from tests.test_emulator_schedules import dynamic_schedule
 from tests.uploads_helpers import import_hourly, uploads
 
 NOW = datetime(2025, 6, 2, 10, 0, tzinfo=UTC)
@@ -452,3 +466,33 @@ async def test_an_event_raised_while_home_assistant_is_down_is_read_at_start(
     issue = flatpeak_issues(hass)[f"tariff_{entry.entry_id}_commodity_import"]
     assert issue.translation_key == "tariff_fetch_failed"
     assert state(hass, "import_tariff").state == "error"
+
+
+async def test_a_location_update_replans_a_cheap_window_that_has_not_started(
+    hass: HomeAssistant, emulator: Emulator, freezer: FrozenDateTimeFactory
+) -> None:
+    """The tariff changes at Flatpeak (location.update): at the next events read the prices
+    are read again and the evening window, not started, is planned from the new tariff
+    with one schedule request."""
+    location_id = dynamic_location(emulator)
+    evening = window_subentry(
+        "Evening", window_start="20:00:00", window_end="23:00:00", duration=60
+    )
+    entry = await window_setup(hass, emulator, freezer, evening, location_id=location_id)
+    active = window_ids(hass, window_of(entry, "Evening"))["active"]
+    before = slots_of(hass, active)
+    replace_import_tariff(emulator, location_id, dynamic_schedule(seed=11))
+    emulated.raise_event(emulator.state, "location.update", location_id)
+    emulator.state.request_log.clear()
+    await later(hass, freezer, HOUR)
+    assert schedule_requests(emulator) == 1
+    fresh = await emulator_answer(
+        hass,
+        emulator,
+        london(2025, 6, 2, 20, 0),
+        london(2025, 6, 2, 23, 0),
+        location_id=location_id,
+        duration=60,
+    )
+    assert slots_of(hass, active) == as_pairs(fresh)
+    assert slots_of(hass, active) != before  # the new tariff's cheapest hour
