@@ -640,13 +640,13 @@ async def run(args: argparse.Namespace, procs: Processes, stop: asyncio.Event) -
         entry_id = await configure(ha, emulator)
         session_cost, uploads_entity = await charger_entities(ha)
         await add_charging_history(ha, entry_id, args.history_days)
+        if args.event:  # before the waits: once ready, nothing reloads the entry any more
+            await raise_events(ha, emulator, entry_id, args.event)
         log(f"Flatpeak entry {entry_id} set up; waiting for the first costs")
         cost, value = await wait_for_costs(ha, args.timeout)
         await save_energy_prefs(ha, cost, value)
         sessions = await wait_for_sessions(ha, entry_id, uploads_entity, args.timeout)
         log(f"{sessions} charging sessions priced ({session_cost})")
-        if args.event:
-            await raise_events(ha, emulator, entry_id, args.event)
         await ha.close()
     ready = {
         "url": url,

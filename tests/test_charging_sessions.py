@@ -229,9 +229,13 @@ async def test_session_across_dst_restart_between_accepted_and_final(
     assert fired[0]["cost"] == pytest.approx(report.total_cost, abs=1e-6)
     assert report.total_energy_wh == pytest.approx(5 * 2000, abs=1)
 
-    # A restart after the event: it does not fire again.
+    # A restart after the event: it does not fire again, and the session cost still reads
+    # the final figure (not 0, not unknown) before any cycle runs.
     assert await hass.config_entries.async_reload(entry.entry_id)
     await hass.async_block_till_done(wait_background_tasks=True)
+    restored = hass.states.get(SESSION_COST)
+    assert restored is not None
+    assert float(restored.state) == pytest.approx(report.total_cost, abs=1e-6)
     before = session_requests(emulator)
     await drive(hass, meter, ["off"], energy)
     await cycle(hass, entry)
