@@ -4,8 +4,8 @@ Started by ``scripts/develop`` with the Python of a test virtualenv (aiohttp and
 come from there). Steps: a fresh config folder, the emulator, Home Assistant (``--skip-pip``,
 127.0.0.1 only, and 127.0.0.1 as its internal URL, so Flatpeak Connect's way back to HA is an
 address HA serves), the owner user through onboarding, the Energy dashboard's sources, a
-Flatpeak entry made through the real config flow over REST (house meter, then an EV charger,
-a heat pump and a cheap window),
+Flatpeak entry made through the real config flow over REST (house meter, then an EV charger
+and a cheap window; the heat pump's meter is there for an appliance),
 the EV's charging sensor with its history (so the charger has the history's sessions), that
 history sent again with its sessions, and a wait until the first cost statistics are in and
 every finished session's cost is final. Then one JSON line on stdout, and serve until SIGINT,
@@ -464,8 +464,8 @@ async def save_energy_prefs(ha: HomeAssistant, cost: str | None, compensation: s
 
 
 async def configure(ha: HomeAssistant, emulator: dict[str, Any]) -> str:
-    """The Flatpeak entry through the config flow, then an EV charger, a heat pump (an
-    appliance) and a cheap window; the entry id."""
+    """The Flatpeak entry through the config flow, then an EV charger and a cheap window;
+    the entry id."""
     entry = await ha.flow(
         "/api/config/config_entries/flow",
         "flatpeak",
@@ -488,12 +488,8 @@ async def configure(ha: HomeAssistant, emulator: dict[str, Any]) -> str:
             {"session_entity": "binary_sensor.ev_charging"},
         ],
     )
-    await ha.wait_loaded(entry_id)
-    await ha.flow(
-        "/api/config/config_entries/subentries/flow",
-        [entry_id, "appliance"],
-        [{"name": "Heat pump", "appliance_energy": SENSORS["heat_pump"]}],
-    )
+    # No appliance on the demo's entry yet: with one added here after the charger, the
+    # charger's history sessions were priced final at 0 (seen 2026-12-03; to be found).
     # The cheapest 3 hours tonight, as the flow's defaults offer it.
     await ha.flow(
         "/api/config/config_entries/subentries/flow",
@@ -542,10 +538,16 @@ async def wait_for_costs(ha: HomeAssistant, seconds: float) -> tuple[str, str | 
 
 
 async def raise_events(
-    ha: HomeAssistant, emulator: dict[str, Any], entry_id: str, events: list[str]
+    ha: HomeAssistant,
+    emulator: dict[str, Any],
+    entry_id: str,
+    events: list[str],
+    seconds: float = 60,
 ) -> None:
     """Raise each event at the emulator (its control URL, as a person would with curl),
-    then reload the entry: it reads Flatpeak's events at start-up (else within the hour)."""
+    then have the entry read Flatpeak's events now (``homeassistant.update_entity`` on its
+    Import tariff sensor; else it reads them within the hour), until its diagnostics show
+    that they were read. No reload: the demo's sessions stay as they were priced."""
     for event in events:
         async with ha.session.post(
             f"{emulator['base_url']}/_emulator/events",
@@ -554,8 +556,21 @@ async def raise_events(
             if resp.status != 201:
                 raise DevelopError(f"the emulator refused {event}: {await resp.text()}")
         log(f"raised {event}")
-    await ha.rest("POST", f"/api/config/config_entries/entry/{entry_id}/reload")
-    await ha.wait_loaded(entry_id)
+    entities = (await ha.ws({"type": "config/entity_registry/list"}))["result"]
+    (tariff,) = [
+        e["entity_id"]
+        for e in entities
+        if e["config_entry_id"] == entry_id and e["unique_id"].endswith("_import_tariff")
+    ]
+    before = (await ha.rest("GET", f"/api/diagnostics/config_entry/{entry_id}"))["data"]
+    await ha.call("homeassistant", "update_entity", {"entity_id": tariff})
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        data = (await ha.rest("GET", f"/api/diagnostics/config_entry/{entry_id}"))["data"]
+        if data["tariff"] != before["tariff"]:
+            return
+        await asyncio.sleep(1)
+    raise DevelopError("the Flatpeak entry did not read the raised events in time")
 
 
 async def charger_entities(ha: HomeAssistant, seconds: float = 60) -> tuple[str, str]:
@@ -640,13 +655,13 @@ async def run(args: argparse.Namespace, procs: Processes, stop: asyncio.Event) -
         entry_id = await configure(ha, emulator)
         session_cost, uploads_entity = await charger_entities(ha)
         await add_charging_history(ha, entry_id, args.history_days)
-        if args.event:  # before the waits: once ready, nothing reloads the entry any more
-            await raise_events(ha, emulator, entry_id, args.event)
         log(f"Flatpeak entry {entry_id} set up; waiting for the first costs")
         cost, value = await wait_for_costs(ha, args.timeout)
         await save_energy_prefs(ha, cost, value)
         sessions = await wait_for_sessions(ha, entry_id, uploads_entity, args.timeout)
         log(f"{sessions} charging sessions priced ({session_cost})")
+        if args.event:
+            await raise_events(ha, emulator, entry_id, args.event)
         await ha.close()
     ready = {
         "url": url,
