@@ -488,8 +488,9 @@ async def configure(ha: HomeAssistant, emulator: dict[str, Any]) -> str:
             {"session_entity": "binary_sensor.ev_charging"},
         ],
     )
-    # No appliance on the demo's entry yet: with one added here after the charger, the
-    # charger's history sessions were priced final at 0 (seen 2026-12-03; to be found).
+    # No appliance on the demo's entry yet (its heat pump meter is there to add one): with
+    # one here the charger's history sessions went final at 0, a race the session cost
+    # coordinator now closes (a session with no confirmed tally asks Flatpeak).
     # The cheapest 3 hours tonight, as the flow's defaults offer it.
     await ha.flow(
         "/api/config/config_entries/subentries/flow",

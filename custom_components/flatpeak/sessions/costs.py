@@ -294,7 +294,10 @@ class SessionCostCoordinator(DataUpdateCoordinator[None]):
             # release, so their absence alone never makes a session final at 0.
             confirmed = self.uploads.confirmed_periods(key)
             start, end = nearest_period(session.start), nearest_period(session.end or now)
-        elif settled and has_no_energy(tally):
+        elif settled and tally is not None and has_no_energy(tally):
+            # Zero only from periods Flatpeak confirmed with the session: one recognised
+            # after its periods were sent (history, a late state) has no tally yet, and its
+            # periods may still be sent again with it; Flatpeak's report decides then.
             self.book.set_cost(
                 session.id, SessionCost(0.0, 0.0, self.currency, checked=True, final=True)
             )
