@@ -39,7 +39,7 @@ from ..client import (
     FlatpeakInvalidRequestError,
     LocationStatus,
 )
-from ..client.health import NOT_CONNECTED
+from ..client.health import NOT_CONNECTED, PARTS
 from ..const import (
     CONF_DEVICE_ID,
     CONF_GRID_EXPORT,
@@ -124,7 +124,7 @@ def _store(hass: HomeAssistant, entry_id: str) -> Store[dict[str, Any]]:
 async def async_remove_health(hass: HomeAssistant, entry_id: str) -> None:
     """The entry is gone: its event cursor and tariff repairs go too."""
     await _store(hass, entry_id).async_remove()
-    for part in (IMPORT, EXPORT, GRID_FEES):
+    for part in PARTS:
         ir.async_delete_issue(hass, DOMAIN, tariff_issue_id(entry_id, part))
     ir.async_delete_issue(hass, DOMAIN, f"{ISSUE_NO_EXPORT}_{entry_id}")
 
@@ -163,7 +163,7 @@ class TariffHealth(DataUpdateCoordinator[LocationStatus | None]):
         to the first refresh."""
         await self._async_load()
         try:
-            await self._async_status(force=True)
+            await self._async_status()
         except FlatpeakError as err:
             _LOGGER.debug("Flatpeak's tariff status could not be read at start-up: %s", err)
 
@@ -209,7 +209,7 @@ class TariffHealth(DataUpdateCoordinator[LocationStatus | None]):
 
     async def async_after_connect(self) -> None:
         """A Connect round trip ended: read the status now, then tell what changed."""
-        await self._async_status(force=True)
+        await self._async_status()
         self._on_change(RECOST_AFTER_CONNECT)
         self.async_update_listeners()
 
@@ -218,7 +218,7 @@ class TariffHealth(DataUpdateCoordinator[LocationStatus | None]):
     async def _async_update_data(self) -> LocationStatus | None:
         try:
             if self.data is None:  # which tariff an event names needs the status
-                await self._async_status(force=True)
+                await self._async_status()
             events = await self._async_events()
         except FlatpeakError as err:
             raise UpdateFailed(f"Flatpeak's events could not be read: {err}") from err
@@ -240,13 +240,13 @@ class TariffHealth(DataUpdateCoordinator[LocationStatus | None]):
         if raised or changed or due:
             before = self.data
             try:
-                await self._async_status(force=True)
+                await self._async_status()
             except FlatpeakError as err:
                 self._sync_issues()
                 raise UpdateFailed(f"Flatpeak's tariff status could not be read: {err}") from err
             if changed or (before is not None and before != self.data):
                 self._on_change(RECOST_AFTER_CHANGE)
-        self._sync_issues()
+        # (the repairs follow each status read; without one, nothing they show changed)
         return self.data
 
     async def _async_events(self) -> list[Event]:
@@ -284,10 +284,8 @@ class TariffHealth(DataUpdateCoordinator[LocationStatus | None]):
         self._seen = (self._seen + [e.id for e in new])[-SEEN_KEPT:]
         return new
 
-    async def _async_status(self, *, force: bool = False) -> None:
-        """Read ``/status`` and clear the problems it shows fixed."""
-        if not force and self.data is not None:
-            return
+    async def _async_status(self) -> None:
+        """Read ``/status`` and clear the problems it shows fixed (and sync the repairs)."""
         status = await self.client.get_status(self.location_id)
         now = dt_util.utcnow()
         self._status_at = now
@@ -346,7 +344,7 @@ class TariffHealth(DataUpdateCoordinator[LocationStatus | None]):
         """One repair per part with a problem, and the missing export tariff's."""
         entry = self.config_entry
         assert entry is not None
-        for part in (IMPORT, EXPORT, GRID_FEES):
+        for part in PARTS:
             issue_id = tariff_issue_id(entry.entry_id, part)
             problem = self.problems.get(part)
             if problem is None:
@@ -412,7 +410,7 @@ class TariffHealth(DataUpdateCoordinator[LocationStatus | None]):
                     "structure_type": found.structure_type,
                     "contract_end": found.contract_end.isoformat() if found.contract_end else None,
                 }
-                for part in (IMPORT, EXPORT, GRID_FEES)
+                for part in PARTS
                 if status is not None and (found := status.part(part))
             },
             "problems": {part: p.kind for part, p in self.problems.items()},
